@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "thinboot",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "thinboot", targets: ["thinboot"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // Lua 5.4 from the system (apt: liblua5.4-dev).
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        // Macro wrappers, error trampolines, the capped allocator and the count hook.
+        .target(name: "CLuaShims", dependencies: ["CLua"]),
+        .target(
+            name: "Scripting",
+            dependencies: [
+                "CLua", "CLuaShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TFTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "NBD",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Thinboot",
+            dependencies: [
+                "TFTP", "NBD", "Scripting",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "thinboot",
+            dependencies: [
+                "Thinboot",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Shared by the test targets: running real peers with a time limit, temp folders, digests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(
+            name: "TFTPTests",
+            dependencies: ["TFTP", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "TestSupport"]),
+        .testTarget(
+            name: "NBDTests",
+            dependencies: [
+                "NBD", "TestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "ThinbootTests", dependencies: ["Thinboot", "TestSupport"]),
+        // Real peers (tftp-hpa, atftp, curl, busybox, libnbd, qemu-img) against the built `thinboot` binary.
+        .testTarget(name: "InteropTests", dependencies: ["Thinboot", "TestSupport"]),
+    ]
+)

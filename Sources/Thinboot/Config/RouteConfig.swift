@@ -1,0 +1,13 @@
+/// One `[[tftp.route]]`: a path pattern and the Lua script that answers it.
+public struct RouteConfig: Sendable {
+    /// The glob (`pxelinux.cfg/*`, `ltsp/{arch}/lts.conf`, `**/pxelinux.cfg/*`).
+    public let path: String
+    /// The script file, absolute.
+    public let script: String
+
+    init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
+        path = try table.requiredString("path")
+        script = paths.resolve(try table.requiredString("script"))
+        try table.finish()
+    }
+}

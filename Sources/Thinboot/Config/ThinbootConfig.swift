@@ -1,0 +1,65 @@
+import Foundation
+import TOMLKit
+
+/// The whole Thinboot configuration: one TOML file drives the TFTP host, the NBD host, or both.
+public struct ThinbootConfig: Sendable {
+    /// The config file as given.
+    public let file: String
+    /// The folder relative paths in the file resolve against.
+    public let directory: String
+    /// `[tftp]`, or nil when this config runs no TFTP server.
+    public let tftp: TFTPSection?
+    /// `[nbd]`, or nil when this config declares no NBD exports.
+    public let nbd: NBDSection?
+
+    /// Reads and checks `path`. Every error names the file, the key and the problem.
+    public static func load(path: String) throws(ConfigError) -> ThinbootConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, key: nil, problem: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses config text as if it were in `file` (relative paths resolve against that file's folder).
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> ThinbootConfig {
+        let toml: TOMLTable
+        do {
+            toml = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                file: file, key: nil,
+                problem: "not valid TOML at line \(error.source.begin.line): \(error.description)")
+        } catch {
+            throw ConfigError(file: file, key: nil, problem: "not valid TOML: \(error)")
+        }
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.path
+        let root = ConfigTable(file: file, path: "", table: toml)
+        let paths = PathResolver(directory: directory)
+        let tftp = try root.table("tftp").map { table throws(ConfigError) in
+            try TFTPSection(table, paths: paths)
+        }
+        let nbd = try root.table("nbd").map { table throws(ConfigError) in
+            try NBDSection(table, paths: paths)
+        }
+        try root.finish()
+        if tftp == nil && nbd == nil {
+            throw ConfigError(file: file, key: nil, problem: "nothing to serve: add a [tftp] or an [nbd] section")
+        }
+        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd)
+    }
+}
+
+/// Resolves paths written in the config against the config file's folder.
+public struct PathResolver: Sendable {
+    public let directory: String
+
+    public func resolve(_ path: String) -> String {
+        let url =
+            path.hasPrefix("/")
+            ? URL(fileURLWithPath: path) : URL(fileURLWithPath: directory).appendingPathComponent(path)
+        return url.standardizedFileURL.path
+    }
+}

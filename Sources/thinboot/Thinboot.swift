@@ -1,0 +1,10 @@
+import ArgumentParser
+import Thinboot
+
+@main
+struct ThinbootCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thinboot",
+        abstract: "Network-boot service: a scriptable TFTP server, an NBD server and a TFTP client."
+    )
+}
