@@ -1,0 +1,97 @@
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A read request as a content provider sees it: the path normalised and confined, options parsed.
+public struct TFTPReadRequest: Sendable {
+    /// Normalised path relative to the root: no leading `/`, `/` separators, no `..`, no control characters.
+    public var path: String
+    /// The transfer mode the client asked for.
+    public var mode: TFTPMode
+    /// The options the client requested, names lowercased, values as sent.
+    public var options: [String: String]
+    /// The client's address and port.
+    public var client: SocketAddress
+    /// The server address the request was sent to (the transfer answers from it).
+    public var local: SocketAddress
+
+    public init(path: String, mode: TFTPMode, options: [String: String], client: SocketAddress, local: SocketAddress) {
+        self.path = path
+        self.mode = mode
+        self.options = options
+        self.client = client
+        self.local = local
+    }
+}
+
+/// The transfer modes of RFC 1350 that a read can use.
+public enum TFTPMode: String, Sendable, Hashable {
+    case octet
+    case netascii
+}
+
+/// What a provider answers with: bytes made in memory (complete before the OACK, so `tsize` is exact), or a file
+/// the provider already opened inside its confined root, which the server streams.
+public enum TFTPContent: Sendable {
+    case bytes([UInt8])
+    case file(OpenedFile)
+}
+
+/// A file opened read-only by a confined lookup, owned by one transfer; the descriptor closes with the object.
+public final class OpenedFile: Sendable {
+    /// The open descriptor.
+    public let descriptor: CInt
+    /// The size in bytes when opened.
+    public let size: Int
+    /// The path relative to its root, for logs.
+    public let path: String
+
+    public init(descriptor: CInt, size: Int, path: String) {
+        self.descriptor = descriptor
+        self.size = size
+        self.path = path
+    }
+
+    deinit {
+        _ = close(descriptor)
+    }
+}
+
+/// A refusal a provider returns: the TFTP error the client sees and the outcome the transfer log records.
+public struct TFTPRefusal: Error, Sendable {
+    public let code: TFTPErrorCode
+    /// Sent to the client in the ERROR packet: short, no internals.
+    public let message: String
+    /// For the transfer's log line (`not found`, `refused`, `script error`, …).
+    public let outcome: String
+
+    public init(code: TFTPErrorCode, message: String, outcome: String) {
+        self.code = code
+        self.message = message
+        self.outcome = outcome
+    }
+
+    /// ERROR 1, logged as `not found`.
+    public static let notFound = TFTPRefusal(code: .fileNotFound, message: "File not found", outcome: "not found")
+}
+
+/// RFC 1350 and RFC 2347 error codes.
+public enum TFTPErrorCode: UInt16, Sendable, Hashable {
+    case notDefined = 0
+    case fileNotFound = 1
+    case accessViolation = 2
+    case diskFull = 3
+    case illegalOperation = 4
+    case unknownTransferID = 5
+    case fileExists = 6
+    case noSuchUser = 7
+    case optionNegotiationFailed = 8
+}
+
+/// Answers read requests. The server calls it off the event loop for every RRQ that passed protocol checks; the
+/// static root is one provider, the Lua router (which falls back to the static root) another.
+public protocol TFTPContentProvider: Sendable {
+    func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent
+}
