@@ -5,6 +5,9 @@ import Thinboot
 struct ThinbootCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "thinboot",
-        abstract: "Network-boot service: a scriptable TFTP server, an NBD server and a TFTP client."
+        abstract: "Network-boot service: a scriptable TFTP server, an NBD server and a TFTP client.",
+        subcommands: [
+            ServeCommand.self
+        ]
     )
 }
