@@ -1,0 +1,60 @@
+import Testing
+
+@testable import Thinboot
+
+@Suite struct ConfigTests {
+    @Test func readsTFTPSectionAndResolvesPathsAgainstTheConfigFolder() throws {
+        let config = try ThinbootConfig.parse(
+            """
+            [tftp]
+            listen = ["127.0.0.1:6969", "[::1]:6969"]
+            root = "tftpboot"
+            max_windowsize = 16
+
+            [[tftp.route]]
+            path = "pxelinux.cfg/*"
+            script = "scripts/pxelinux.lua"
+            """, file: "/etc/thinboot/thinboot.toml")
+        let tftp = try #require(config.tftp)
+        #expect(tftp.listen == [ListenAddress(host: "127.0.0.1", port: 6969), ListenAddress(host: "::1", port: 6969)])
+        #expect(tftp.root == "/etc/thinboot/tftpboot")
+        #expect(tftp.maxWindowSize == 16)
+        #expect(tftp.maxBlockSize == 65464)
+        #expect(tftp.routes.map(\.script) == ["/etc/thinboot/scripts/pxelinux.lua"])
+        #expect(config.nbd == nil)
+    }
+
+    @Test(arguments: [
+        ("[tftp]\nroot = \"r\"\nblocksize = 3\n", "tftp.blocksize: unknown key"),
+        ("[tftp]\nlisten = [\"0.0.0.0\"]\nroot = \"r\"\n", "tftp.listen[0]: \"0.0.0.0\" is not host:port"),
+        ("[tftp]\nroot = \"r\"\nmax_blksize = 70000\n", "tftp.max_blksize: 70000 is out of range: use 8...65464"),
+        ("[tftp]\nroot = 3\n", "tftp.root: expected a string"),
+        ("[tftp]\n", "tftp.root: is required"),
+        ("[tftp]\nroot = \"r\"\n[[tftp.route]]\npath = \"x\"\n", "tftp.route[0].script: is required"),
+        ("", "nothing to serve"),
+        ("[tftp\n", "not valid TOML at line 1"),
+    ])
+    func errorsNameFileKeyAndProblem(text: String, expected: String) {
+        #expect {
+            try ThinbootConfig.parse(text, file: "/srv/t.toml")
+        } throws: { error in
+            let message = "\(error)"
+            return message.hasPrefix("/srv/t.toml: ") && message.contains(expected)
+        }
+    }
+
+    @Test(arguments: [
+        ("0.0.0.0:69", "0.0.0.0", 69), ("[::]:69", "::", 69), ("[fe80::1%eth0]:6969", "fe80::1%eth0", 6969),
+        ("localhost:0", "localhost", 0),
+    ])
+    func parsesListenAddresses(text: String, host: String, port: Int) throws {
+        let address = try #require(ListenAddress(parsing: text))
+        #expect(address.host == host && address.port == port)
+        #expect(address.description == text)
+    }
+
+    @Test(arguments: ["::1:69", "host", "host:", "host:65536", ":69", "[::1]69"])
+    func refusesMalformedListenAddresses(text: String) {
+        #expect(ListenAddress(parsing: text) == nil)
+    }
+}
