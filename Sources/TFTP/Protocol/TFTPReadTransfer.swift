@@ -1,0 +1,207 @@
+/// The server side of one read transfer as a state machine: events in (ACK, ERROR, timer), actions out (send the
+/// OACK, send blocks, wait, finish). It owns no socket, no file and no clock, so every rule is testable with a
+/// manual clock:
+///
+/// - After an OACK the client must send ACK 0; on timeout the OACK is resent, not DATA.
+/// - Data goes in windows of `windowSize` blocks (RFC 7440; a window of 1 is RFC 1350 lockstep). An ACK for the
+///   window's last block opens the next window; an ACK for an earlier block restarts the window after it.
+/// - A duplicate ACK never triggers a retransmission (the Sorcerer's Apprentice bug): only a timeout does.
+/// - Blocks are counted from 1 without bound; on the wire the number wraps past 65535 to 0 (see ``blockNumber(of:)``).
+/// - After `retries` timeouts in a row without progress the transfer ends as timed out.
+///
+/// Blocks are identified by their absolute index (1-based); block `i` holds bytes `byteRange(ofBlock: i)`. The last
+/// block is shorter than `blockSize` (empty when the size is a multiple of it).
+public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
+    /// The parameters negotiated for this transfer.
+    public struct Configuration: Sendable {
+        /// Bytes to send (after any netascii conversion).
+        public var size: Int
+        public var blockSize: Int
+        public var windowSize: Int
+        /// How long to wait for an ACK before retransmitting.
+        public var timeout: Instant.Duration
+        /// Retransmissions in a row without progress before giving up.
+        public var retries: Int
+        /// Whether the transfer starts with an OACK (some option was accepted).
+        public var sendsOptionAck: Bool
+        /// Whether that OACK answers `tsize`: an ERROR instead of ACK 0 is then a size probe, not a failure.
+        public var optionAckAnswersTransferSize: Bool
+
+        public init(
+            size: Int, blockSize: Int, windowSize: Int, timeout: Instant.Duration, retries: Int,
+            sendsOptionAck: Bool, optionAckAnswersTransferSize: Bool
+        ) {
+            self.size = size
+            self.blockSize = blockSize
+            self.windowSize = windowSize
+            self.timeout = timeout
+            self.retries = retries
+            self.sendsOptionAck = sendsOptionAck
+            self.optionAckAnswersTransferSize = optionAckAnswersTransferSize
+        }
+    }
+
+    /// What the driver must do next.
+    public enum Action: Sendable, Hashable {
+        /// Send (or resend) the OACK; make sure a timer fires at the deadline.
+        case sendOptionAck(timeoutAt: Instant)
+        /// Send these blocks, in order; make sure a timer fires at the deadline.
+        case sendBlocks(ClosedRange<Int>, timeoutAt: Instant)
+        /// The timer fired early: call ``timerFired(now:)`` again at this instant.
+        case scheduleTimeout(at: Instant)
+        /// Nothing to do (a duplicate or stale ACK, a timer after the end).
+        case doNothing
+        /// The transfer is over; release its socket.
+        case finish(TFTPTransferOutcome)
+    }
+
+    /// Counters for the transfer's log line.
+    public struct Statistics: Sendable, Hashable {
+        /// Distinct blocks sent at least once.
+        public var blocksSent = 0
+        /// Blocks sent again after a timeout or a window restart, plus OACK resends.
+        public var retransmissions = 0
+        /// Bytes the client acknowledged.
+        public var bytesAcknowledged = 0
+    }
+
+    private enum State: Sendable {
+        case idle
+        case awaitingOptionAck(deadline: Instant, attempts: Int)
+        /// Blocks `windowStart...sentThrough` are in flight (unacknowledged).
+        case sending(windowStart: Int, sentThrough: Int, deadline: Instant, attempts: Int)
+        case finished
+    }
+
+    public let configuration: Configuration
+    /// Number of blocks in the transfer, the last one short (possibly empty).
+    public let blockCount: Int
+    public private(set) var statistics = Statistics()
+    private var state = State.idle
+
+    public init(configuration: Configuration) {
+        precondition(configuration.blockSize > 0 && configuration.windowSize > 0, "negotiated sizes are positive")
+        self.configuration = configuration
+        self.blockCount = configuration.size / configuration.blockSize + 1
+    }
+
+    /// The block number on the wire for absolute block `index`: it wraps past 65535 to 0.
+    public static func blockNumber(of index: Int) -> UInt16 { UInt16(truncatingIfNeeded: index) }
+
+    /// The bytes of the content that block `index` carries.
+    public func byteRange(ofBlock index: Int) -> Range<Int> {
+        let start = (index - 1) * configuration.blockSize
+        return start..<min(start + configuration.blockSize, configuration.size)
+    }
+
+    /// Whether the transfer has finished.
+    public var isFinished: Bool {
+        if case .finished = state { return true }
+        return false
+    }
+
+    /// Starts the transfer: the OACK, or the first window when no option was accepted.
+    public mutating func start(now: Instant) -> Action {
+        guard case .idle = state else { return .doNothing }
+        if configuration.sendsOptionAck {
+            let deadline = now.advanced(by: configuration.timeout)
+            state = .awaitingOptionAck(deadline: deadline, attempts: 0)
+            return .sendOptionAck(timeoutAt: deadline)
+        }
+        return sendWindow(from: 1, previouslySentThrough: 0, attempts: 0, now: now)
+    }
+
+    /// The client acknowledged wire block `block`.
+    public mutating func ackReceived(block: UInt16, now: Instant) -> Action {
+        switch state {
+        case .awaitingOptionAck:
+            guard block == 0 else { return .doNothing }
+            return sendWindow(from: 1, previouslySentThrough: 0, attempts: 0, now: now)
+        case .sending(let windowStart, let sentThrough, _, _):
+            // Map the 16-bit number onto the in-flight range; a window never exceeds 65535 blocks, so the mapping
+            // is unique across a rollover.
+            let base = windowStart - 1
+            let acknowledged = base + Int(block &- Self.blockNumber(of: base))
+            guard acknowledged > base, acknowledged <= sentThrough else {
+                // Equal to base: a duplicate of an ACK already acted on — never retransmit on it. Beyond what was
+                // sent: stale or bogus.
+                return .doNothing
+            }
+            statistics.bytesAcknowledged = min(acknowledged * configuration.blockSize, configuration.size)
+            if acknowledged == blockCount {
+                state = .finished
+                return .finish(.ok)
+            }
+            return sendWindow(from: acknowledged + 1, previouslySentThrough: sentThrough, attempts: 0, now: now)
+        case .idle, .finished:
+            return .doNothing
+        }
+    }
+
+    /// The client sent an ERROR: the transfer ends quietly. After an OACK that answered `tsize` it was a probe.
+    public mutating func errorReceived() -> Action {
+        switch state {
+        case .awaitingOptionAck:
+            state = .finished
+            return .finish(configuration.optionAckAnswersTransferSize ? .probe : .clientAborted)
+        case .idle, .sending:
+            state = .finished
+            return .finish(.clientAborted)
+        case .finished:
+            return .doNothing
+        }
+    }
+
+    /// The retransmission timer fired at `now` (perhaps before the current deadline, which ACKs move forward).
+    public mutating func timerFired(now: Instant) -> Action {
+        switch state {
+        case .awaitingOptionAck(let deadline, let attempts):
+            guard now >= deadline else { return .scheduleTimeout(at: deadline) }
+            guard attempts < configuration.retries else {
+                state = .finished
+                return .finish(.timedOut)
+            }
+            let next = now.advanced(by: configuration.timeout)
+            state = .awaitingOptionAck(deadline: next, attempts: attempts + 1)
+            statistics.retransmissions += 1
+            return .sendOptionAck(timeoutAt: next)
+        case .sending(let windowStart, let sentThrough, let deadline, let attempts):
+            guard now >= deadline else { return .scheduleTimeout(at: deadline) }
+            guard attempts < configuration.retries else {
+                state = .finished
+                return .finish(.timedOut)
+            }
+            return sendWindow(
+                from: windowStart, previouslySentThrough: sentThrough, attempts: attempts + 1, now: now)
+        case .idle, .finished:
+            return .doNothing
+        }
+    }
+
+    private mutating func sendWindow(from first: Int, previouslySentThrough: Int, attempts: Int, now: Instant)
+        -> Action
+    {
+        let last = min(first + configuration.windowSize - 1, blockCount)
+        let resent = max(0, min(last, previouslySentThrough) - first + 1)
+        statistics.retransmissions += resent
+        statistics.blocksSent += (last - first + 1) - resent
+        let deadline = now.advanced(by: configuration.timeout)
+        state = .sending(
+            windowStart: first, sentThrough: max(last, previouslySentThrough), deadline: deadline, attempts: attempts)
+        return .sendBlocks(first...last, timeoutAt: deadline)
+    }
+}
+
+/// How a transfer ended, as its log line records it.
+public enum TFTPTransferOutcome: String, Sendable, Hashable, CustomStringConvertible {
+    /// Every block acknowledged.
+    case ok
+    /// The client sent an ERROR during the transfer.
+    case clientAborted = "client aborted"
+    /// The client asked for `tsize`, read the OACK and ended with an ERROR: it only wanted the size.
+    case probe
+    /// The client stopped answering.
+    case timedOut = "timed out"
+
+    public var description: String { rawValue }
+}
