@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import Scripting
+import Synchronization
+
+/// A host over one folder, recording what scripts log.
+final class TestHost: ScriptHost {
+    let root: String
+    let logged = Mutex<[String]>([])
+
+    init(root: String) { self.root = root }
+
+    func exports(for call: ScriptCallInfo) throws(ScriptHostError) -> ScriptValue {
+        .list([
+            .record([
+                "name": "trusty-amd64", "size": 1_048_576,
+                "nbdroot": .text("\(call.serverAddress ?? "?"),trusty-amd64,nbd0"),
+            ])
+        ])
+    }
+
+    func file(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String {
+        try confined(path)
+    }
+
+    func read(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> [UInt8] {
+        let full = try confined(path)
+        guard let bytes = try? Array(Data(contentsOf: URL(fileURLWithPath: full))) else {
+            throw ScriptHostError("\(path): no such file")
+        }
+        return bytes
+    }
+
+    func data(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> ScriptValue {
+        .record(["groups": .list(["lab", "office"]), "count": 2, "ratio": .number(0.5), "open": true])
+    }
+
+    func log(_ level: ScriptLogLevel, _ message: String, for call: ScriptCallInfo) {
+        logged.withLock { $0.append("\(level.rawValue): \(message)") }
+    }
+
+    private func confined(_ path: String) throws(ScriptHostError) -> String {
+        guard !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+            throw ScriptHostError("\(path) is outside the root")
+        }
+        return "\(root)/\(path)"
+    }
+}
+
+/// Every log message, so tests can check what an admin would read.
+final class LogRecord: Sendable {
+    let messages = Mutex<[String]>([])
+
+    var logger: Logger { Logger(label: "test") { _ in CapturingLogHandler(record: self) } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let record: LogRecord
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        record.messages.withLock {
+            $0.append(([event.level.rawValue, "\(event.message)"] + fields).joined(separator: " "))
+        }
+    }
+}
