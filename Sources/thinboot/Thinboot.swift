@@ -7,7 +7,8 @@ struct ThinbootCommand: AsyncParsableCommand {
         commandName: "thinboot",
         abstract: "Network-boot service: a scriptable TFTP server, an NBD server and a TFTP client.",
         subcommands: [
-            ServeCommand.self
+            ServeCommand.self,
+            TFTPCommand.self,
         ]
     )
 }

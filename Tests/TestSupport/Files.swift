@@ -47,20 +47,27 @@ public func patternBytes(count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [U
 
 /// The SHA-256 of a file as hex, computed by coreutils' `sha256sum` (what an admin would compare).
 public func sha256(file: String) async throws -> String {
-    let result = try await runTool("sha256sum", [file])
-    guard result.status == 0, let digest = result.stdoutText.split(separator: " ").first else {
-        throw MissingTool(name: "sha256sum")
-    }
-    return String(digest)
+    try digest(of: try await runTool("sha256sum", [file]), for: file)
 }
 
 /// The SHA-256 of bytes as hex.
 public func sha256(_ bytes: Data) async throws -> String {
-    let result = try await runTool("sha256sum", ["-"], stdin: bytes)
+    try digest(of: try await runTool("sha256sum", ["-"], stdin: bytes), for: "bytes")
+}
+
+private func digest(of result: ToolResult, for subject: String) throws -> String {
     guard result.status == 0, let digest = result.stdoutText.split(separator: " ").first else {
-        throw MissingTool(name: "sha256sum")
+        throw DigestFailure(subject: subject, status: result.status, stderr: result.stderr)
     }
     return String(digest)
+}
+
+/// `sha256sum` failed (most often: the file is not there).
+public struct DigestFailure: Error, CustomStringConvertible {
+    public let subject: String
+    public let status: Int32
+    public let stderr: String
+    public var description: String { "sha256sum \(subject) exited \(status): \(stderr)" }
 }
 
 /// The `thinboot` executable built next to the test bundle (`swift build` puts both in `.build/<config>/`).

@@ -53,7 +53,7 @@ public func runTool(
 /// The absolute path of a tool on PATH, or an error saying to run `scripts/bootstrap`.
 public func which(_ tool: String) throws -> String {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-    for directory in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
+    for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
         let candidate = "\(directory)/\(tool)"
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
