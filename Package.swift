@@ -38,10 +38,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The SIGBUS guard for reads from mapped images and the allocator hooks for borrowed mapped bytes.
+        .target(name: "CNBDShims"),
         .target(
             name: "NBD",
             dependencies: [
+                "CNBDShims",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,5 @@
+import NBD
+
 /// `[nbd]`: where the NBD server listens and the images it exports.
 public struct NBDSection: Sendable {
     /// Addresses to listen on (`listen`), default `0.0.0.0:10809`.
@@ -14,6 +16,47 @@ public struct NBDSection: Sendable {
             try NBDExportConfig(export, paths: paths)
         }
         try table.finish()
+        try checkUnique(table)
+    }
+
+    /// Refuses two exports with one name, two defaults, and a legacy port used twice or by a listener.
+    private func checkUnique(_ table: ConfigTable) throws(ConfigError) {
+        var names: [String: Int] = [:]
+        var ports: [Int: String] = [:]
+        for address in listen { ports[address.port] = "nbd.listen" }
+        var defaultIndex: Int?
+        for (index, export) in exports.enumerated() {
+            let key = "export[\(index)]"
+            if let earlier = names[export.name] {
+                throw table.error(
+                    "\(key).name", "\"\(export.name)\" is already the name of nbd.export[\(earlier)]; names must be unique")
+            }
+            names[export.name] = index
+            if export.isDefault {
+                if let defaultIndex {
+                    throw table.error(
+                        "\(key).default", "nbd.export[\(defaultIndex)] is already the default; only one export can be")
+                }
+                defaultIndex = index
+            }
+            if let port = export.port {
+                if let owner = ports[port] {
+                    throw table.error("\(key).port", "port \(port) is already used by \(owner); give each legacy export its own port")
+                }
+                ports[port] = "nbd.\(key)"
+            }
+        }
+    }
+
+    /// The server settings this section describes.
+    public func serverConfiguration() -> NBDServerConfiguration {
+        NBDServerConfiguration(
+            listen: listen.map { (host: $0.host, port: $0.port) }, exports: exports.map(\.definition))
+    }
+
+    /// Every export with its file's current size, or why the file cannot be served (for `thinboot check`).
+    public func exportStatuses() -> [NBDExportStatus] {
+        exports.map(NBDExportStatus.init)
     }
 }
 
@@ -25,11 +68,73 @@ public struct NBDExportConfig: Sendable {
     public let file: String
     /// A legacy port serving only this export, or nil.
     public let port: Int?
+    /// Shown to clients listing exports.
+    public let description: String
+    /// Served to clients that ask for the empty name.
+    public let isDefault: Bool
+    /// Refuse writes (default true).
+    public let readOnly: Bool
+    /// Per-connection copy-on-write overlay.
+    public let copyOnWrite: Bool
+    /// The overlay cap in bytes.
+    public let copyOnWriteLimit: UInt64
+    /// The handshake on the legacy port: newstyle (default) or oldstyle.
+    public let legacyStyle: NBDHandshakeStyle
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         name = try table.requiredString("name")
+        if name.isEmpty || name.utf8.count > NBDLimits.maximumStringLength {
+            throw table.error("name", "must be 1 to \(NBDLimits.maximumStringLength) bytes; use `default = true` for the empty name")
+        }
         file = paths.resolve(try table.requiredString("file"))
         port = try table.int("port")
+        if let port, !(1...65535).contains(port) {
+            throw table.error("port", "\(port) is out of range: use 1...65535")
+        }
+        description = try table.string("description", default: "")
+        isDefault = try table.bool("default", default: false)
+        readOnly = try table.bool("readonly", default: true)
+        copyOnWrite = try table.bool("cow", default: false)
+        if copyOnWrite && !readOnly {
+            throw table.error("readonly", "cow = true never writes the image; remove readonly = false")
+        }
+        copyOnWriteLimit = try Self.byteCount("cow_max", in: table) ?? NBDExportDefinition.defaultCopyOnWriteLimit
+        if table.has("cow_max") && !copyOnWrite {
+            throw table.error("cow_max", "only applies with cow = true")
+        }
+        switch try table.string("legacy", default: "newstyle") {
+        case "newstyle": legacyStyle = .newstyle
+        case "oldstyle": legacyStyle = .oldstyle
+        case let other:
+            throw table.error("legacy", "\"\(other)\" is not a handshake: write \"newstyle\" or \"oldstyle\"")
+        }
+        if table.has("legacy") && port == nil {
+            throw table.error("legacy", "only applies to a legacy port: add `port = …`")
+        }
         try table.finish()
+    }
+
+    /// A size as an integer of bytes or a string with a K, M, G or T suffix (`"512M"`).
+    private static func byteCount(_ key: String, in table: ConfigTable) throws(ConfigError) -> UInt64? {
+        guard table.has(key) else { return nil }
+        if let bytes = try? table.int(key) {
+            guard bytes > 0 else { throw table.error(key, "must be positive") }
+            return UInt64(bytes)
+        }
+        let text = try table.requiredString(key)
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        if let unit = text.last.flatMap({ units[Character($0.uppercased())] }), let number = UInt64(text.dropLast()),
+            number > 0
+        {
+            return number * unit
+        }
+        throw table.error(key, "\"\(text)\" is not a size: write bytes (1048576) or a number with K, M, G or T (\"512M\")")
+    }
+
+    /// The NBD server's view of this export.
+    public var definition: NBDExportDefinition {
+        NBDExportDefinition(
+            name: name, path: file, description: description, isDefault: isDefault, readOnly: readOnly,
+            copyOnWrite: copyOnWrite, copyOnWriteLimit: copyOnWriteLimit, legacyPort: port, legacyStyle: legacyStyle)
     }
 }

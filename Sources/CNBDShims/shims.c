@@ -1,0 +1,110 @@
+#define _GNU_SOURCE
+#include "CNBDShims.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+// The jump target of the guarded call running on this thread, or NULL outside one.
+static _Thread_local sigjmp_buf *guard_target;
+static struct sigaction previous_action;
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static atomic_ulong caught_faults;
+
+static void sigbus_handler(int signal_number, siginfo_t *info, void *context) {
+    sigjmp_buf *target = guard_target;
+    if (target != NULL) {
+        guard_target = NULL;
+        atomic_fetch_add(&caught_faults, 1);
+        siglongjmp(*target, 1);
+    }
+    // Not ours: behave as if this handler were never installed.
+    if (previous_action.sa_flags & SA_SIGINFO) {
+        previous_action.sa_sigaction(signal_number, info, context);
+        return;
+    }
+    if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+        previous_action.sa_handler(signal_number);
+        return;
+    }
+    signal(SIGBUS, SIG_DFL);
+    raise(SIGBUS);
+}
+
+static void install(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = sigbus_handler;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGBUS, &action, &previous_action);
+}
+
+void cnbd_install_sigbus_guard(void) { pthread_once(&install_once, install); }
+
+int cnbd_guarded_touch(const void *start, size_t length) {
+    if (length == 0) return 0;
+    sigjmp_buf target;
+    if (sigsetjmp(target, 1) != 0) return -1;
+    guard_target = &target;
+    const volatile unsigned char *bytes = start;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char sink = 0;
+    size_t offset = 0;
+    // First byte, then each following page boundary, then the last byte.
+    size_t misalignment = (size_t)start % page;
+    while (offset < length) {
+        sink ^= bytes[offset];
+        offset = offset == 0 ? page - misalignment : offset + page;
+    }
+    sink ^= bytes[length - 1];
+    guard_target = NULL;
+    (void)sink;
+    return 0;
+}
+
+int cnbd_guarded_copy(void *destination, const void *source, size_t length) {
+    sigjmp_buf target;
+    if (sigsetjmp(target, 1) != 0) return -1;
+    guard_target = &target;
+    memcpy(destination, source, length);
+    guard_target = NULL;
+    return 0;
+}
+
+unsigned long cnbd_sigbus_count(void) { return atomic_load(&caught_faults); }
+
+void cnbd_borrowed_free(void *pointer) { (void)pointer; }
+
+void *cnbd_borrowed_malloc(size_t size) { return malloc(size == 0 ? 1 : size); }
+
+void *cnbd_borrowed_realloc(void *pointer, size_t old_size, size_t new_size) {
+    void *fresh = malloc(new_size == 0 ? 1 : new_size);
+    if (fresh != NULL && pointer != NULL) memcpy(fresh, pointer, old_size < new_size ? old_size : new_size);
+    return fresh;
+}
+
+void cnbd_borrowed_copy(void *destination, const void *source, size_t length) {
+    memcpy(destination, source, length);
+}
+
+long long cnbd_seek_data(int fd, long long offset) { return lseek(fd, offset, SEEK_DATA); }
+
+long long cnbd_seek_hole(int fd, long long offset) { return lseek(fd, offset, SEEK_HOLE); }
+
+int cnbd_will_need(const void *start, size_t length) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t first = (uintptr_t)start & ~(uintptr_t)(page - 1);
+    return madvise((void *)first, length + ((uintptr_t)start - first), MADV_WILLNEED);
+}
+
+int cnbd_punch_hole(int fd, long long offset, long long length) {
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
+}

@@ -1,0 +1,99 @@
+import NIOCore
+
+/// One connection's private writes over a shared image: 4 KiB blocks held in memory, read back by that
+/// connection only and dropped with it. Bounded by a byte limit, past which writes fail with `ENOSPC`.
+struct CopyOnWriteOverlay {
+    /// The overlay's unit: one page, the size clients usually write.
+    static let blockSize = 4096
+
+    private var blocks: [UInt64: [UInt8]] = [:]
+    private let limit: UInt64
+
+    init(limit: UInt64) {
+        self.limit = limit
+    }
+
+    /// Bytes the overlay holds now.
+    var storedBytes: UInt64 { UInt64(blocks.count * Self.blockSize) }
+
+    /// Whether any overlay block touches [offset, offset+length).
+    func covers(offset: UInt64, length: UInt64) -> Bool {
+        guard !blocks.isEmpty, length > 0 else { return false }
+        let first = offset / UInt64(Self.blockSize)
+        let last = (offset + length - 1) / UInt64(Self.blockSize)
+        if UInt64(blocks.count) < last - first + 1 {
+            return blocks.keys.contains { $0 >= first && $0 <= last }
+        }
+        return (first...last).contains { blocks[$0] != nil }
+    }
+
+    /// Writes `bytes` (or zeroes when nil) at `offset`, filling partial blocks from `image`.
+    mutating func write(offset: UInt64, length: Int, bytes: ByteBuffer?, image: MappedImage) -> NBDErrorCode {
+        let blockSize = UInt64(Self.blockSize)
+        let first = offset / blockSize
+        let last = (offset + UInt64(length) - 1) / blockSize
+        let newBlocks = (first...last).count { blocks[$0] == nil }
+        guard storedBytes + UInt64(newBlocks) * blockSize <= limit else { return .noSpace }
+        var source = bytes
+        var position = offset
+        let end = offset + UInt64(length)
+        while position < end {
+            let index = position / blockSize
+            let within = Int(position % blockSize)
+            let count = Int(min(blockSize - UInt64(within), end - position))
+            var block: [UInt8]
+            if let existing = blocks[index] {
+                block = existing
+            } else {
+                guard let loaded = loadBlock(index, image: image) else { return .io }
+                block = loaded
+            }
+            if source != nil {
+                block.withUnsafeMutableBytes { raw in
+                    _ = source!.readWithUnsafeReadableBytes { readable in
+                        (raw.baseAddress! + within).copyMemory(from: readable.baseAddress!, byteCount: count)
+                        return count
+                    }
+                }
+            } else {
+                block.replaceSubrange(within..<within + count, with: repeatElement(0, count: count))
+            }
+            blocks[index] = block
+            position += UInt64(count)
+        }
+        return .ok
+    }
+
+    /// [offset, offset+length) as this connection sees it: overlay blocks where written, the image elsewhere.
+    func read(offset: UInt64, length: Int, image: MappedImage, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        var buffer = allocator.buffer(capacity: length)
+        let blockSize = UInt64(Self.blockSize)
+        var position = offset
+        let end = offset + UInt64(length)
+        var failed = false
+        while position < end && !failed {
+            let index = position / blockSize
+            let within = Int(position % blockSize)
+            let count = Int(min(blockSize - UInt64(within), end - position))
+            if let block = blocks[index] {
+                buffer.writeBytes(block[within..<within + count])
+            } else {
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
+                    failed = !image.copy(offset: position, length: count, into: raw.baseAddress!)
+                    return count
+                }
+            }
+            position += UInt64(count)
+        }
+        return failed ? nil : buffer
+    }
+
+    /// One block of the image, zero-padded past its end.
+    private func loadBlock(_ index: UInt64, image: MappedImage) -> [UInt8]? {
+        var block = [UInt8](repeating: 0, count: Self.blockSize)
+        let start = index * UInt64(Self.blockSize)
+        let count = Int(min(UInt64(Self.blockSize), image.size - start))
+        let copied = block.withUnsafeMutableBytes { image.copy(offset: start, length: count, into: $0.baseAddress!) }
+        return copied ? block : nil
+    }
+}

@@ -1,0 +1,166 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The NBD server: main listeners serving every export by name, a listener per legacy port, and the shared
+/// export store. Start it with `start()`, change exports with `reload(exports:)`, stop it with `shutdown()`.
+public final class NBDServer: Sendable {
+    private struct State {
+        var mainChannels: [Channel] = []
+        /// Legacy listeners by export name, with the port they were asked for.
+        var legacyChannels: [String: (port: Int, style: NBDHandshakeStyle, channel: Channel)] = [:]
+        var connections: [ObjectIdentifier: Channel] = [:]
+        var stopping = false
+    }
+
+    private let configuration: NBDServerConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    /// The exports and their mapped images.
+    public let store: NBDExportStore
+    private let state = NIOLockedValueBox(State())
+
+    public init(
+        configuration: NBDServerConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        store = NBDExportStore(exports: configuration.exports)
+    }
+
+    /// Binds every listener. Throws if an address is taken, naming it.
+    public func start() async throws {
+        for address in configuration.listen {
+            let channel = try await bind(host: address.host, port: address.port, scope: .allExports, style: .newstyle)
+            state.withLockedValue { $0.mainChannels.append(channel) }
+        }
+        try await openLegacyListeners(for: configuration.exports)
+    }
+
+    /// The addresses the main listeners are bound to (with the real port when 0 was asked for).
+    public var listeningAddresses: [SocketAddress] {
+        state.withLockedValue { $0.mainChannels.compactMap(\.localAddress) }
+    }
+
+    /// The port a legacy export is served on now, or nil.
+    public func legacyPort(of exportName: String) -> Int? {
+        state.withLockedValue { $0.legacyChannels[exportName]?.channel.localAddress?.port }
+    }
+
+    /// Replaces the exports (SIGHUP): new ones are served at once, removed ones refuse new clients, and legacy
+    /// listeners open and close to match. Open connections keep their images and go on.
+    public func reload(exports: [NBDExportDefinition]) async throws {
+        store.replace(exports)
+        let wanted = Dictionary(
+            exports.compactMap { export in export.legacyPort.map { (export.name, ($0, export.legacyStyle)) } },
+            uniquingKeysWith: { first, _ in first })
+        let obsolete = state.withLockedValue { state in
+            let names = state.legacyChannels.filter { name, entry in
+                guard let want = wanted[name] else { return true }
+                return want.0 != entry.port || want.1 != entry.style
+            }.map(\.key)
+            return names.compactMap { state.legacyChannels.removeValue(forKey: $0)?.channel }
+        }
+        for channel in obsolete { try? await channel.close() }
+        try await openLegacyListeners(for: exports)
+        logger.info("nbd exports reloaded", metadata: ["nbd.exports": "\(exports.count)"])
+    }
+
+    /// Stops listening, answers further requests with `ESHUTDOWN`, and waits for connections to close (each is
+    /// closed after the shutdown grace period at the latest).
+    public func shutdown() async {
+        let (listeners, connections) = state.withLockedValue { state in
+            state.stopping = true
+            let listeners = state.mainChannels + state.legacyChannels.values.map(\.channel)
+            state.mainChannels = []
+            state.legacyChannels = [:]
+            return (listeners, Array(state.connections.values))
+        }
+        for listener in listeners { try? await listener.close() }
+        for connection in connections {
+            connection.pipeline.fireUserInboundEventTriggered(NBDShutdownEvent())
+        }
+        for connection in connections { try? await connection.closeFuture.get() }
+    }
+
+    private func openLegacyListeners(for exports: [NBDExportDefinition]) async throws {
+        for export in exports {
+            guard let port = export.legacyPort else { continue }
+            let open = state.withLockedValue { $0.legacyChannels[export.name] != nil }
+            if open { continue }
+            for address in configuration.listen.prefix(1) {
+                let channel = try await bind(
+                    host: address.host, port: port, scope: .legacy(exportName: export.name),
+                    style: export.legacyStyle)
+                state.withLockedValue {
+                    $0.legacyChannels[export.name] = (port, export.legacyStyle, channel)
+                }
+            }
+        }
+    }
+
+    private func bind(host: String, port: Int, scope: NBDListenerDirectory.Scope, style: NBDHandshakeStyle)
+        async throws -> Channel
+    {
+        let directory = NBDListenerDirectory(store: store, scope: scope, logger: logger)
+        let timeout = configuration.handshakeTimeout
+        let grace = configuration.shutdownGrace
+        let logger = logger
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [weak self] channel in
+                self?.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NBDConnectionHandler(
+                            directory: directory, style: style, handshakeTimeout: timeout, shutdownGrace: grace,
+                            logger: logger))
+                }
+            }
+        if host.contains(":") {
+            // Let "[::]:P" and "0.0.0.0:P" be listed side by side without the IPv6 socket taking both.
+            bootstrap = bootstrap.serverChannelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+        }
+        do {
+            let channel = try await bootstrap.bind(host: host, port: port).get()
+            logger.info(
+                "nbd listening",
+                metadata: ["nbd.address": "\(channel.localAddress.map { "\($0)" } ?? "\(host):\(port)")",
+                    "nbd.scope": "\(scope)", "nbd.handshake": "\(style)"])
+            return channel
+        } catch {
+            throw NBDServerError(address: "\(host):\(port)", underlying: error)
+        }
+    }
+
+    private func track(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        let stopping = state.withLockedValue { state in
+            if !state.stopping { state.connections[id] = channel }
+            return state.stopping
+        }
+        if stopping {
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
+        }
+    }
+}
+
+/// A listener could not be opened.
+public struct NBDServerError: Error, CustomStringConvertible {
+    public let address: String
+    public let underlying: any Error
+
+    public var description: String {
+        "cannot listen on \(address) (\(underlying)): is another NBD server running there, or is the port privileged?"
+    }
+}
