@@ -57,6 +57,7 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -64,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "thinboot",
             dependencies: [
-                "Thinboot",
+                "Thinboot", "NBD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

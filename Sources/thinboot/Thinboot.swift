@@ -9,6 +9,7 @@ struct ThinbootCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self,
             TFTPCommand.self,
+            NBDCommand.self,
         ]
     )
 }

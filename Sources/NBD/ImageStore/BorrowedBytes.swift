@@ -1,5 +1,5 @@
-@_spi(CustomByteBufferAllocator) import NIOCore
 import CNBDShims
+@_spi(CustomByteBufferAllocator) import NIOCore
 
 /// ByteBuffers that point into an image mapping instead of owning memory: handing one to the channel makes the
 /// kernel copy straight from the mapping into the socket (one `writev` with the reply header), with no copy in
@@ -13,7 +13,8 @@ enum BorrowedBytes {
     /// A read-only buffer over `length` mapped bytes at `start`.
     static func buffer(start: UnsafeRawPointer, length: Int) -> ByteBuffer {
         ByteBuffer(
-            takingOwnershipOf: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: start), count: length),
+            takingOwnershipOf: UnsafeMutableRawBufferPointer(
+                start: UnsafeMutableRawPointer(mutating: start), count: length),
             allocator: allocator)
     }
 }

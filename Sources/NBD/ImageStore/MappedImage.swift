@@ -138,7 +138,8 @@ public final class MappedImage: @unchecked Sendable {
             if data < 0 && errno != ENXIO { break }
             let dataStart: UInt64 = data < 0 ? end : UInt64(data)
             if dataStart > position {
-                extents.append(NBDExtent(length: UInt32(min(dataStart, end) - position), flags: NBDExtent.hole | NBDExtent.zero))
+                extents.append(
+                    NBDExtent(length: UInt32(min(dataStart, end) - position), flags: NBDExtent.hole | NBDExtent.zero))
                 position = min(dataStart, end)
                 continue
             }

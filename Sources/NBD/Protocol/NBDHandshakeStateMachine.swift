@@ -76,7 +76,9 @@ public struct NBDHandshakeStateMachine<Directory: NBDExportDirectory> {
         case (.awaitingClientFlags, .clientFlags(let flags)):
             guard NBDClientFlags.known.isSuperset(of: flags) else {
                 state = .finished
-                return .sendAndClose(allocator.buffer(capacity: 0), reason: NBDProtocolError.unknownClientFlags(flags.rawValue).description)
+                return .sendAndClose(
+                    allocator.buffer(capacity: 0),
+                    reason: NBDProtocolError.unknownClientFlags(flags.rawValue).description)
             }
             clientFlags = flags
             state = .negotiating

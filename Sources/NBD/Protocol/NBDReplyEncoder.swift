@@ -56,7 +56,8 @@ public enum NBDReplyEncoder {
     }
 
     /// The header of a final `OFFSET_DATA` chunk; `dataLength` bytes of data follow it.
-    public static func offsetDataHeader(cookie: UInt64, offset: UInt64, dataLength: Int, into buffer: inout ByteBuffer) {
+    public static func offsetDataHeader(cookie: UInt64, offset: UInt64, dataLength: Int, into buffer: inout ByteBuffer)
+    {
         chunkHeader(cookie: cookie, type: .offsetData, done: true, length: 8 + dataLength, into: &buffer)
         buffer.writeInteger(offset)
     }

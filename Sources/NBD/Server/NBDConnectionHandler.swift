@@ -174,7 +174,8 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
                     closeReason = "client disconnected (DISC)"
                     // Everything before DISC is queued; close once it has been written.
                     let channel = context.channel
-                    context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+                    context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil)
+                    }
                 }
             case .closing, .modifying:
                 cumulation = nil
@@ -183,7 +184,9 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func perform(_ action: NBDHandshakeStateMachine<NBDListenerDirectory>.Action, context: ChannelHandlerContext) {
+    private func perform(
+        _ action: NBDHandshakeStateMachine<NBDListenerDirectory>.Action, context: ChannelHandlerContext
+    ) {
         switch action {
         case .send(let bytes):
             if bytes.readableBytes > 0 { context.write(wrapOutboundOut(bytes), promise: nil) }

@@ -22,7 +22,8 @@ struct NBDListenerDirectory: NBDExportDirectory {
         do {
             return try store.open(definition)
         } catch {
-            logger.error("cannot serve export", metadata: ["nbd.export": "\(definition.name)", "nbd.error": "\(error)"])
+            logger.error(
+                "cannot serve export", metadata: ["nbd.export": "\(definition.name)", "nbd.error": "\(error)"])
             return nil
         }
     }

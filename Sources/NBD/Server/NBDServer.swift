@@ -131,8 +131,10 @@ public final class NBDServer: Sendable {
             let channel = try await bootstrap.bind(host: host, port: port).get()
             logger.info(
                 "nbd listening",
-                metadata: ["nbd.address": "\(channel.localAddress.map { "\($0)" } ?? "\(host):\(port)")",
-                    "nbd.scope": "\(scope)", "nbd.handshake": "\(style)"])
+                metadata: [
+                    "nbd.address": "\(channel.localAddress.map { "\($0)" } ?? "\(host):\(port)")",
+                    "nbd.scope": "\(scope)", "nbd.handshake": "\(style)",
+                ])
             return channel
         } catch {
             throw NBDServerError(address: "\(host):\(port)", underlying: error)

@@ -29,7 +29,8 @@ public struct NBDSection: Sendable {
             let key = "export[\(index)]"
             if let earlier = names[export.name] {
                 throw table.error(
-                    "\(key).name", "\"\(export.name)\" is already the name of nbd.export[\(earlier)]; names must be unique")
+                    "\(key).name",
+                    "\"\(export.name)\" is already the name of nbd.export[\(earlier)]; names must be unique")
             }
             names[export.name] = index
             if export.isDefault {
@@ -41,7 +42,8 @@ public struct NBDSection: Sendable {
             }
             if let port = export.port {
                 if let owner = ports[port] {
-                    throw table.error("\(key).port", "port \(port) is already used by \(owner); give each legacy export its own port")
+                    throw table.error(
+                        "\(key).port", "port \(port) is already used by \(owner); give each legacy export its own port")
                 }
                 ports[port] = "nbd.\(key)"
             }
@@ -84,7 +86,8 @@ public struct NBDExportConfig: Sendable {
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         name = try table.requiredString("name")
         if name.isEmpty || name.utf8.count > NBDLimits.maximumStringLength {
-            throw table.error("name", "must be 1 to \(NBDLimits.maximumStringLength) bytes; use `default = true` for the empty name")
+            throw table.error(
+                "name", "must be 1 to \(NBDLimits.maximumStringLength) bytes; use `default = true` for the empty name")
         }
         file = paths.resolve(try table.requiredString("file"))
         port = try table.int("port")
@@ -128,7 +131,8 @@ public struct NBDExportConfig: Sendable {
         {
             return number * unit
         }
-        throw table.error(key, "\"\(text)\" is not a size: write bytes (1048576) or a number with K, M, G or T (\"512M\")")
+        throw table.error(
+            key, "\"\(text)\" is not a size: write bytes (1048576) or a number with K, M, G or T (\"512M\")")
     }
 
     /// The NBD server's view of this export.
