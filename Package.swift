@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(
             name: "NBDTests",
             dependencies: [
-                "NBD", "TestSupport",
+                "NBD", "CNBDShims", "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]

@@ -20,9 +20,12 @@ public enum NBDClientHandshakeMessage: Sendable, Equatable {
 public struct NBDHandshakeDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = NBDClientHandshakeMessage
 
-    private var sawClientFlags = false
+    private var sawClientFlags: Bool
 
-    public init() {}
+    /// A decoder for a fresh connection, or (`expectingClientFlags: false`) one that frames options only.
+    public init(expectingClientFlags: Bool = true) {
+        sawClientFlags = !expectingClientFlags
+    }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> NBDClientHandshakeMessage? {
         if !sawClientFlags {
