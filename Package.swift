@@ -86,6 +86,9 @@ let package = Package(
         ),
         .testTarget(name: "ThinbootTests", dependencies: ["Thinboot", "TestSupport"]),
         // Real peers (tftp-hpa, atftp, curl, busybox, libnbd, qemu-img) against the built `thinboot` binary.
-        .testTarget(name: "InteropTests", dependencies: ["Thinboot", "TestSupport"]),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["Thinboot", "NBD", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )
