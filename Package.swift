@@ -88,7 +88,10 @@ let package = Package(
         // Real peers (tftp-hpa, atftp, curl, busybox, libnbd, qemu-img) against the built `thinboot` binary.
         .testTarget(
             name: "InteropTests",
-            dependencies: ["Thinboot", "NBD", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Thinboot", "NBD", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
     ]
 )
