@@ -15,6 +15,9 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// The PID, for tests that signal the process (SIGHUP to reload).
+    public var processIdentifier: Int32 { process.processIdentifier }
+
     /// Stops the process this object started (SIGTERM, then SIGKILL after a second) and returns its stderr.
     @discardableResult
     public func stop() -> String {
