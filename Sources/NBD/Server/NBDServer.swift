@@ -8,8 +8,8 @@ import NIOPosix
 public final class NBDServer: Sendable {
     private struct State {
         var mainChannels: [Channel] = []
-        /// Legacy listeners by export name, with the port they were asked for.
-        var legacyChannels: [String: (port: Int, style: NBDHandshakeStyle, channel: Channel)] = [:]
+        /// Legacy listeners by export name (one per listen host), with the port they were asked for.
+        var legacyChannels: [String: (port: Int, style: NBDHandshakeStyle, channels: [Channel])] = [:]
         var connections: [ObjectIdentifier: Channel] = [:]
         var stopping = false
     }
@@ -47,7 +47,7 @@ public final class NBDServer: Sendable {
 
     /// The port a legacy export is served on now, or nil.
     public func legacyPort(of exportName: String) -> Int? {
-        state.withLockedValue { $0.legacyChannels[exportName]?.channel.localAddress?.port }
+        state.withLockedValue { $0.legacyChannels[exportName]?.channels.first?.localAddress?.port }
     }
 
     /// Replaces the exports (SIGHUP): new ones are served at once, removed ones refuse new clients, and legacy
@@ -62,7 +62,7 @@ public final class NBDServer: Sendable {
                 guard let want = wanted[name] else { return true }
                 return want.0 != entry.port || want.1 != entry.style
             }.map(\.key)
-            return names.compactMap { state.legacyChannels.removeValue(forKey: $0)?.channel }
+            return names.flatMap { state.legacyChannels.removeValue(forKey: $0)?.channels ?? [] }
         }
         for channel in obsolete { try? await channel.close() }
         try await openLegacyListeners(for: exports)
@@ -74,7 +74,7 @@ public final class NBDServer: Sendable {
     public func shutdown() async {
         let (listeners, connections) = state.withLockedValue { state in
             state.stopping = true
-            let listeners = state.mainChannels + state.legacyChannels.values.map(\.channel)
+            let listeners = state.mainChannels + state.legacyChannels.values.flatMap(\.channels)
             state.mainChannels = []
             state.legacyChannels = [:]
             return (listeners, Array(state.connections.values))
@@ -91,14 +91,20 @@ public final class NBDServer: Sendable {
             guard let port = export.legacyPort else { continue }
             let open = state.withLockedValue { $0.legacyChannels[export.name] != nil }
             if open { continue }
-            for address in configuration.listen.prefix(1) {
-                let channel = try await bind(
-                    host: address.host, port: port, scope: .legacy(exportName: export.name),
-                    style: export.legacyStyle)
-                state.withLockedValue {
-                    $0.legacyChannels[export.name] = (port, export.legacyStyle, channel)
+            // Every listen host gets the legacy port too (IPv4 and IPv6 alike).
+            var channels: [Channel] = []
+            do {
+                for address in configuration.listen {
+                    channels.append(
+                        try await bind(
+                            host: address.host, port: port == 0 ? (channels.first?.localAddress?.port ?? 0) : port,
+                            scope: .legacy(exportName: export.name), style: export.legacyStyle))
                 }
+            } catch {
+                for channel in channels { try? await channel.close() }
+                throw error
             }
+            state.withLockedValue { $0.legacyChannels[export.name] = (port, export.legacyStyle, channels) }
         }
     }
 
