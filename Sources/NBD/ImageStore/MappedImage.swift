@@ -41,8 +41,8 @@ public final class MappedImage: @unchecked Sendable {
         }
         var mapping: UnsafeMutableRawPointer?
         if status.st_size > 0 {
-            let pointer = mmap(
-                nil, Int(status.st_size), writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0)
+            // Read-only even for writable exports: writes go through pwrite, which a shared mapping sees.
+            let pointer = mmap(nil, Int(status.st_size), PROT_READ, MAP_SHARED, fd, 0)
             guard let pointer, pointer != MAP_FAILED else {
                 close(fd)
                 throw NBDImageError(path: path, problem: "cannot map the image (\(String(cString: strerror(errno))))")
