@@ -231,10 +231,28 @@ import Testing
         }
     }
 
+    @Test func servesIPv6ListenersAndTheirLegacyPorts() async throws {
+        let harness = try await NBDServerHarness(
+            { [NBDExportDefinition(name: "disk", path: $0.file("disk.img"), legacyPort: 0)] },
+            hosts: ["::1", "127.0.0.1"])
+        defer { harness.directory.remove() }
+        let ports = harness.server.listeningAddresses.compactMap(\.port)
+        let legacy = try #require(harness.server.legacyPort(of: "disk"))
+        for uri in ["nbd://[::1]:\(ports[0])/disk", "nbd://127.0.0.1:\(ports[1])/disk", "nbd://[::1]:\(legacy)/"] {
+            let result = try await runTool("nbdinfo", ["--size", uri])
+            #expect(
+                result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(NBDServerHarness.imageSize)",
+                "\(uri): \(result.stderr)")
+        }
+        await harness.server.shutdown()
+    }
+
     @Test func inetdModeServesOneExportOnStandardIO() async throws {
         try await withServer { server in
             let thinboot = try thinbootExecutable()
             let image = server.directory.file("amd64.img")
+            let config = try server.directory.write(
+                "thinboot.toml", "[nbd]\n[[nbd.export]]\nname = \"amd64\"\nfile = \"amd64.img\"\n")
             let lines = try await server.nbdsh(
                 """
                 h.connect_command(["\(thinboot)", "nbd", "inetd", "--log-level", "error", "\(image)"])
@@ -242,6 +260,9 @@ import Testing
                 print("same", hashlib.sha256(h.pread(h.get_size(), 0)).hexdigest())
                 """ + pythonErrno("write", "h.set_strict_mode(0); h.pwrite(b'x', 0)")
                     + """
+                    named = nbd.NBD()
+                    named.connect_command(["\(thinboot)", "nbd", "inetd", "--config", "\(config)", "--export", "amd64"])
+                    print("from config", named.get_size(), named.is_read_only())
                     old = nbd.NBD()
                     old.connect_command(["\(thinboot)", "nbd", "inetd", "--oldstyle", "\(image)"])
                     print("oldstyle", old.get_protocol(), old.get_size())
@@ -251,6 +272,7 @@ import Testing
             #expect(
                 lines == [
                     "size \(NBDServerHarness.imageSize)", "same \(digest)", "write EPERM",
+                    "from config \(NBDServerHarness.imageSize) True",
                     "oldstyle oldstyle \(NBDServerHarness.imageSize)",
                 ])
         }

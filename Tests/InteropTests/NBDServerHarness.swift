@@ -20,7 +20,8 @@ final class NBDServerHarness: Sendable {
 
     /// Starts a server for `exports` (each gets a fresh image at `file(name)` unless the file already exists).
     init(
-        _ make: (TemporaryDirectory) throws -> [NBDExportDefinition], handshakeTimeout: TimeAmount = .seconds(10)
+        _ make: (TemporaryDirectory) throws -> [NBDExportDefinition], handshakeTimeout: TimeAmount = .seconds(10),
+        hosts: [String] = ["127.0.0.1"]
     ) async throws {
         directory = try TemporaryDirectory("nbd-interop")
         let exports = try make(directory)
@@ -29,7 +30,7 @@ final class NBDServerHarness: Sendable {
         }
         server = NBDServer(
             configuration: NBDServerConfiguration(
-                listen: [(host: "127.0.0.1", port: 0)], exports: exports, handshakeTimeout: handshakeTimeout),
+                listen: hosts.map { (host: $0, port: 0) }, exports: exports, handshakeTimeout: handshakeTimeout),
             logger: Logger(label: "nbd-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         try await server.start()
         port = server.listeningAddresses.first?.port ?? 0

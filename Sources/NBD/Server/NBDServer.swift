@@ -33,6 +33,15 @@ public final class NBDServer: Sendable {
 
     /// Binds every listener. Throws if an address is taken, naming it.
     public func start() async throws {
+        // An image that cannot be opened is not fatal (it may appear before the first client asks), but the
+        // admin should hear about it now rather than from a client's ERR_UNKNOWN.
+        for (definition, size) in store.inventory() {
+            if case .failure(let error) = size {
+                logger.warning(
+                    "nbd export unavailable until its image can be opened",
+                    metadata: ["nbd.export": "\(definition.name)", "nbd.error": "\(error)"])
+            }
+        }
         for address in configuration.listen {
             let channel = try await bind(host: address.host, port: address.port, scope: .allExports, style: .newstyle)
             state.withLockedValue { $0.mainChannels.append(channel) }
