@@ -193,6 +193,17 @@ import Testing
         #expect(try #require(read(&writer, 0, 100)).1 == [UInt8](repeating: 0, count: 100))
     }
 
+    @Test func copyOnWriteReadsMixOverlayAndImageRuns() throws {
+        var t = try transmission(cow: true)
+        let written = t.handle(
+            NBDRequest(command: .write, cookie: 1, offset: 10000, length: 3, payload: ByteBuffer(bytes: [1, 2, 3])),
+            shuttingDown: false)
+        #expect(simple(written, cookie: 1)?.0 == .ok)
+        var expected = Array(fixture.bytes[0..<70000])
+        expected.replaceSubrange(10000..<10003, with: [1, 2, 3])
+        #expect(try #require(read(&t, 0, 70000)).1 == expected)
+    }
+
     @Test func copyOnWriteOverTheLimitIsENOSPC() throws {
         var t = try transmission(cow: true, cowLimit: 8192)
         let ok = t.handle(

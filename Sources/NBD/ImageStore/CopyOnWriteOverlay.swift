@@ -65,27 +65,37 @@ struct CopyOnWriteOverlay {
     }
 
     /// [offset, offset+length) as this connection sees it: overlay blocks where written, the image elsewhere.
+    /// Runs of unwritten blocks are copied from the image in one guarded copy each.
     func read(offset: UInt64, length: Int, image: MappedImage, allocator: ByteBufferAllocator) -> ByteBuffer? {
         var buffer = allocator.buffer(capacity: length)
         let blockSize = UInt64(Self.blockSize)
-        var position = offset
         let end = offset + UInt64(length)
-        var failed = false
-        while position < end && !failed {
+        var position = offset
+        var imageRun: UInt64?  // start of the pending run read from the image
+        func flushImageRun(upTo stop: UInt64) -> Bool {
+            guard let start = imageRun else { return true }
+            imageRun = nil
+            let count = Int(stop - start)
+            var copied = false
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
+                copied = image.copy(offset: start, length: count, into: raw.baseAddress!)
+                return count
+            }
+            return copied
+        }
+        while position < end {
             let index = position / blockSize
             let within = Int(position % blockSize)
             let count = Int(min(blockSize - UInt64(within), end - position))
             if let block = blocks[index] {
+                guard flushImageRun(upTo: position) else { return nil }
                 buffer.writeBytes(block[within..<within + count])
-            } else {
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
-                    failed = !image.copy(offset: position, length: count, into: raw.baseAddress!)
-                    return count
-                }
+            } else if imageRun == nil {
+                imageRun = position
             }
             position += UInt64(count)
         }
-        return failed ? nil : buffer
+        return flushImageRun(upTo: end) ? buffer : nil
     }
 
     /// One block of the image, zero-padded past its end.
