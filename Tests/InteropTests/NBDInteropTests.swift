@@ -128,6 +128,31 @@ import Testing
         }
     }
 
+    @Test func simpleRepliesWithManyRequestsInFlight() async throws {
+        try await withServer { server in
+            let lines = try await server.nbdsh(
+                """
+                h.set_request_structured_replies(False)  # what the kernel's nbd-client negotiates
+                h.connect_uri("\(server.uri("trusty-amd64"))")
+                print("structured", h.get_structured_replies_negotiated())
+                image = open("\(server.directory.file("amd64.img"))", "rb").read()
+                buffers = []
+                for i in range(64):
+                    buf = nbd.Buffer(65536)
+                    offset = (i * 65536 * 7) % (len(image) - 65536)
+                    h.aio_pread(buf, offset)
+                    buffers.append((buf, offset))
+                print("in flight", h.aio_in_flight())
+                for round in range(10000):
+                    if h.aio_in_flight() == 0:
+                        break
+                    h.poll(-1)
+                print("all match", all(buf.to_bytearray() == image[offset:offset + 65536] for buf, offset in buffers))
+                """)
+            #expect(lines == ["structured False", "in flight 64", "all match True"])
+        }
+    }
+
     @Test func copyOnWriteWritesStayWithTheirConnection() async throws {
         try await withServer { server in
             let uri = server.uri("lab")
