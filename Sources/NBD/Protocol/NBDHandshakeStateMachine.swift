@@ -1,23 +1,5 @@
 import NIOCore
 
-/// What the transmission phase needs to know from the handshake.
-public struct NBDNegotiation: Sendable, Equatable {
-    /// The name the client asked for (the export may answer to another canonical name).
-    public var requestedName: String
-    /// Whether replies use structured chunks (`NBD_OPT_STRUCTURED_REPLY` was acknowledged).
-    public var structuredReplies: Bool
-    /// The context id for `base:allocation` if the client selected it, else nil (BLOCK_STATUS is then EINVAL).
-    public var allocationContextID: UInt32?
-}
-
-/// Which handshake a listener speaks.
-public enum NBDHandshakeStyle: Sendable, Hashable {
-    /// Fixed newstyle with options (the default, and what every current client speaks).
-    case newstyle
-    /// The pre-2011 oldstyle handshake: size and flags at once, no export names. Opt-in on legacy ports.
-    case oldstyle
-}
-
 /// The server side of the NBD handshake as a plain state machine: it takes client messages and returns what to
 /// send and what to do, with no I/O (`doc/proto.md`, "Handshake").
 public struct NBDHandshakeStateMachine<Directory: NBDExportDirectory> {

@@ -1,33 +1,5 @@
 import NIOCore
 
-/// Structured reply chunk types (`doc/proto.md`, "Structured reply types").
-public struct NBDStructuredReplyType: RawRepresentable, Hashable, Sendable {
-    public let rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-
-    public static let none = NBDStructuredReplyType(rawValue: 0)
-    public static let offsetData = NBDStructuredReplyType(rawValue: 1)
-    public static let offsetHole = NBDStructuredReplyType(rawValue: 2)
-    public static let blockStatus = NBDStructuredReplyType(rawValue: 5)
-    public static let error = NBDStructuredReplyType(rawValue: 1 << 15 | 1)
-}
-
-/// One `base:allocation` extent: a run of bytes and whether it is a hole and reads as zeroes.
-public struct NBDExtent: Hashable, Sendable {
-    /// `NBD_STATE_HOLE`.
-    public static let hole: UInt32 = 1 << 0
-    /// `NBD_STATE_ZERO`.
-    public static let zero: UInt32 = 1 << 1
-
-    public var length: UInt32
-    public var flags: UInt32
-
-    public init(length: UInt32, flags: UInt32) {
-        self.length = length
-        self.flags = flags
-    }
-}
-
 /// Writes reply headers. Data is never copied here: a READ's bytes follow the header as their own buffer.
 public enum NBDReplyEncoder {
     /// The length of a simple reply header.

@@ -174,13 +174,3 @@ public final class NBDServer: Sendable {
         }
     }
 }
-
-/// A listener could not be opened.
-public struct NBDServerError: Error, CustomStringConvertible {
-    public let address: String
-    public let underlying: any Error
-
-    public var description: String {
-        "cannot listen on \(address) (\(underlying)): is another NBD server running there, or is the port privileged?"
-    }
-}
