@@ -107,6 +107,20 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            // The client sent all it will send: answer what it asked, then close.
+            switch phase {
+            case .closing: break
+            case .transmission(let transmission, _):
+                statistics = transmission.statistics
+                closeReason = "client closed its side of the connection"
+            default: closeReason = "client closed its side of the connection"
+            }
+            phase = .closing
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
         guard event is NBDShutdownEvent else {
             context.fireUserInboundEventTriggered(event)
             return

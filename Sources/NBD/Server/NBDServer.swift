@@ -128,6 +128,8 @@ public final class NBDServer: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // A client that half-closes after its last request still gets the replies.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             // READ data borrows the mapping and costs no memory while queued, so let replies queue deep enough to
             // keep many requests in flight before back-pressure stops reading requests.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 8 << 20))

@@ -16,6 +16,7 @@ public enum NBDStandardIOServer {
         _ = try store.open(export)
         let directory = NBDListenerDirectory(store: store, scope: .legacy(exportName: export.name), logger: logger)
         let channel = try await NIOPipeBootstrap(group: group)
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
