@@ -34,3 +34,15 @@ func readWholeFile(_ path: String) -> [UInt8]? {
     }
     return ferror(handle) == 0 ? bytes : nil
 }
+
+extension FileStamp {
+    /// The stamp of an open file.
+    public init?(descriptor: CInt) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        seconds = info.st_mtim.tv_sec
+        nanoseconds = info.st_mtim.tv_nsec
+    }
+}

@@ -4,10 +4,17 @@ public struct RouteConfig: Sendable {
     public let path: String
     /// The script file, absolute.
     public let script: String
+    /// `path`, parsed.
+    public let pattern: RoutePattern
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         path = try table.requiredString("path")
         script = paths.resolve(try table.requiredString("script"))
+        do {
+            pattern = try RoutePattern(path)
+        } catch {
+            throw table.error("path", "\"\(path)\" \(error.problem)")
+        }
         try table.finish()
     }
 }

@@ -17,6 +17,10 @@ public struct TFTPSection: Sendable {
     public let maxTransfersPerClient: Int
     /// `[[tftp.route]]` in order: the first match wins.
     public let routes: [RouteConfig]
+    /// `[tftp.arch]`: boot loader file names → `req.arch`, with sensible defaults.
+    public let arch: ArchTable
+    /// `[tftp.scripts]`: limits for route scripts.
+    public let scripts: ScriptSettings
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         listen = try ListenAddress.list("listen", in: table, default: ["0.0.0.0:69", "[::]:69"])
@@ -28,6 +32,8 @@ public struct TFTPSection: Sendable {
         maxTransfers = try table.int("max_transfers", default: 4096, in: 1...1_000_000)
         maxTransfersPerClient = try table.int("max_transfers_per_client", default: 64, in: 1...1_000_000)
         routes = try table.tables("route").map { route throws(ConfigError) in try RouteConfig(route, paths: paths) }
+        arch = try ArchTable(try table.table("arch"))
+        scripts = try ScriptSettings(try table.table("scripts"))
         try table.finish()
     }
 }

@@ -1,0 +1,38 @@
+import Scripting
+
+/// `[tftp.scripts]`: the limits every route script runs under and the size of the worker pool.
+///
+/// ```toml
+/// [tftp.scripts]
+/// memory_mib   = 64          # per worker's Lua state
+/// instructions = 50000000    # per request
+/// max_result_kib = 4096      # largest generated file
+/// workers      = 4           # threads running scripts (default: twice the cores, 2...16)
+/// ```
+public struct ScriptSettings: Sendable {
+    /// The limits per call.
+    public let limits: ScriptLimits
+    /// Worker threads, each with its own Lua state.
+    public let workers: Int
+
+    /// The defaults, for a config without `[tftp.scripts]`.
+    public init() {
+        limits = ScriptLimits()
+        workers = ScriptPool.defaultWorkerCount
+    }
+
+    init(_ table: ConfigTable?) throws(ConfigError) {
+        guard let table else {
+            limits = ScriptLimits()
+            workers = ScriptPool.defaultWorkerCount
+            return
+        }
+        let defaults = ScriptLimits()
+        let memory = try table.int("memory_mib", default: defaults.memoryBytes >> 20, in: 1...4096)
+        let instructions = try table.int("instructions", default: defaults.instructions, in: 1000...10_000_000_000)
+        let result = try table.int("max_result_kib", default: defaults.maxResultBytes >> 10, in: 1...1_048_576)
+        workers = try table.int("workers", default: ScriptPool.defaultWorkerCount, in: 1...256)
+        limits = ScriptLimits(memoryBytes: memory << 20, instructions: instructions, maxResultBytes: result << 10)
+        try table.finish()
+    }
+}

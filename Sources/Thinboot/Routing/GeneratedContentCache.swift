@@ -1,0 +1,43 @@
+import NIOCore
+import Synchronization
+
+/// Generated files by client IP and path for a few seconds, so a retry or a `tsize` probe followed by the real
+/// transfer gets the very same bytes even when the script's answer depends on time or changing data.
+final class GeneratedContentCache: Sendable {
+    private struct Key: Hashable {
+        let ip: String
+        let path: String
+    }
+
+    private struct Entry {
+        let bytes: [UInt8]
+        let expires: NIODeadline
+    }
+
+    private let entries = Mutex<[Key: Entry]>([:])
+    private let lifetime: TimeAmount
+    private let capacity: Int
+
+    init(lifetime: TimeAmount = .seconds(5), capacity: Int = 4096) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+    }
+
+    func bytes(ip: String, path: String) -> [UInt8]? {
+        let now = NIODeadline.now()
+        return entries.withLock { entries in
+            guard let entry = entries[Key(ip: ip, path: path)], entry.expires > now else { return nil }
+            return entry.bytes
+        }
+    }
+
+    func store(_ bytes: [UInt8], ip: String, path: String) {
+        let now = NIODeadline.now()
+        entries.withLock { entries in
+            if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
+            // Still full of live entries: a burst of distinct clients. Skip caching rather than grow without bound.
+            guard entries.count < capacity else { return }
+            entries[Key(ip: ip, path: path)] = Entry(bytes: bytes, expires: now + lifetime)
+        }
+    }
+}

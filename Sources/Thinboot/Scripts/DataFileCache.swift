@@ -1,0 +1,109 @@
+import Foundation
+import Scripting
+import Synchronization
+import TFTP
+import TOMLKit
+
+/// Inventory files (`thinboot.data`) parsed once and kept until the file changes: TOML becomes nested tables,
+/// CSV a list of records keyed by the header row.
+final class DataFileCache: Sendable {
+    private let entries = Mutex<[String: (stamp: FileStamp, value: ScriptValue)]>([:])
+
+    /// Largest inventory file read (a data file is a list of clients, not an image).
+    static let maximumBytes = 16 << 20
+
+    /// The parsed value of `relativePath` in `files`, from the cache when the file is unchanged.
+    func value(_ relativePath: String, in files: any ConfinedFiles) throws(ScriptFileError) -> ScriptValue {
+        let file: OpenedFile
+        do throws(TFTPRefusal) {
+            file = try files.open(relativePath: relativePath)
+        } catch {
+            throw ScriptFileError("\(relativePath): \(error.message)")
+        }
+        guard let stamp = FileStamp(descriptor: file.descriptor) else { throw ScriptFileError("\(relativePath): cannot stat") }
+        if let cached = entries.withLock({ $0[relativePath] }), cached.stamp == stamp { return cached.value }
+        let bytes = try file.readAll(limit: Self.maximumBytes)
+        let text = String(decoding: bytes, as: UTF8.self)
+        let value: ScriptValue
+        if relativePath.lowercased().hasSuffix(".csv") {
+            value = try Self.parseCSV(text, name: relativePath)
+        } else if relativePath.lowercased().hasSuffix(".toml") {
+            value = try Self.parseTOML(text, name: relativePath)
+        } else {
+            throw ScriptFileError("\(relativePath): thinboot.data reads .toml and .csv files")
+        }
+        entries.withLock { $0[relativePath] = (stamp, value) }
+        return value
+    }
+
+    static func parseTOML(_ text: String, name: String) throws(ScriptFileError) -> ScriptValue {
+        do {
+            return convert(try TOMLTable(string: text))
+        } catch let error as TOMLParseError {
+            throw ScriptFileError("\(name):\(error.source.begin.line): \(error.description)")
+        } catch {
+            throw ScriptFileError("\(name): not valid TOML")
+        }
+    }
+
+    private static func convert(_ value: TOMLValueConvertible) -> ScriptValue {
+        switch value.type {
+        case .table:
+            guard let table = value.table else { return .nil }
+            var fields: [String: ScriptValue] = [:]
+            for key in table.keys { if let field = table[key] { fields[key] = convert(field) } }
+            return .record(fields)
+        case .array:
+            return .list(value.array.map { $0.map(convert) } ?? [])
+        case .string: return .text(value.string ?? "")
+        case .int: return .integer(Int64(value.int ?? 0))
+        case .double: return .number(value.double ?? 0)
+        case .bool: return .boolean(value.bool ?? false)
+        case .date, .time, .dateTime: return .text(String(describing: value))
+        }
+    }
+
+    /// RFC 4180 CSV: a header row, then one record per row; quoted fields may hold commas, quotes and newlines.
+    static func parseCSV(_ text: String, name: String) throws(ScriptFileError) -> ScriptValue {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var quoted = false
+        var characters = text.makeIterator()
+        var pending: Character? = nil
+        while let character = pending ?? characters.next() {
+            pending = nil
+            if quoted {
+                if character == "\"" {
+                    let next = characters.next()
+                    if next == "\"" { field.append("\"") } else { quoted = false; pending = next }
+                } else {
+                    field.append(character)
+                }
+                continue
+            }
+            switch character {
+            case "\"" where field.isEmpty: quoted = true
+            case ",": row.append(field); field = ""
+            case "\n", "\r\n", "\r":
+                row.append(field); field = ""
+                if row != [""] { rows.append(row) }
+                row = []
+            default: field.append(character)
+            }
+        }
+        if quoted { throw ScriptFileError("\(name): a quoted field is not closed") }
+        row.append(field)
+        if row != [""] { rows.append(row) }
+        guard let header = rows.first else { return .list([]) }
+        let names = header.map { $0.trimmingCharacters(in: .whitespaces) }
+        return .list(
+            rows.dropFirst().map { values in
+                var record: [String: ScriptValue] = [:]
+                for (index, name) in names.enumerated() where index < values.count {
+                    record[name] = .text(values[index])
+                }
+                return .record(record)
+            })
+    }
+}

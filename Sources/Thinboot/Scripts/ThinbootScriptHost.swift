@@ -1,0 +1,113 @@
+import Logging
+import Scripting
+import TFTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The `thinboot` table behind route scripts: the NBD exports of the same config, files under the TFTP root,
+/// inventories under the config folder, and logging. Nothing else on the machine is reachable.
+public final class ThinbootScriptHost: ScriptHost {
+    /// `thinboot.file` and `thinboot.read` paths are relative to this (the TFTP root).
+    let root: any ConfinedFiles
+    /// `thinboot.data` paths are relative to this (the config file's folder).
+    let dataRoot: any ConfinedFiles
+    let nbd: NBDSection?
+    let logger: Logger
+    private let dataFiles = DataFileCache()
+
+    /// Largest file `thinboot.read` returns; bigger files should be streamed with `thinboot.file`.
+    static let maximumReadBytes = 16 << 20
+
+    public init(root: any ConfinedFiles, dataRoot: any ConfinedFiles, nbd: NBDSection?, logger: Logger) {
+        self.root = root
+        self.dataRoot = dataRoot
+        self.nbd = nbd
+        self.logger = logger
+    }
+
+    public func exports(for call: ScriptCallInfo) throws(ScriptHostError) -> ScriptValue {
+        guard let nbd else { return .list([]) }
+        let server = nbd.advertise ?? call.serverAddress ?? "127.0.0.1"
+        let bracketed = server.contains(":") ? "[\(server)]" : server
+        let mainPort = nbd.listen.first?.port ?? 10809
+        return .list(
+            nbd.exports.map { export in
+                var fields: [String: ScriptValue] = [
+                    "name": .text(export.name),
+                    "server": .text(server),
+                    "listen_port": .integer(Int64(mainPort)),
+                    // Debian/Ubuntu initramfs: SERVER,PORT|EXPORTNAME,nbd0.
+                    "nbdroot": .text("\(server),\(export.name),nbd0"),
+                ]
+                if let port = export.port {
+                    fields["port"] = .integer(Int64(port))
+                    fields["nbdroot_port"] = .text("\(bracketed):\(port)")
+                } else {
+                    // LTSP 5.5's SERVER:PORT/NAME when there is no port of its own.
+                    fields["nbdroot_port"] = .text("\(bracketed):\(mainPort)/\(export.name)")
+                }
+                if let size = Self.fileSize(export.file) { fields["size"] = .integer(Int64(size)) }
+                return .record(fields)
+            })
+    }
+
+    public func file(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String {
+        let relative = try normalise(path)
+        do throws(TFTPRefusal) {
+            _ = try root.open(relativePath: relative)
+        } catch {
+            throw ScriptHostError("\(path): \(error.message)")
+        }
+        return relative
+    }
+
+    public func read(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> [UInt8] {
+        let relative = try normalise(path)
+        do {
+            return try root.open(relativePath: relative).readAll(limit: Self.maximumReadBytes)
+        } catch let error as TFTPRefusal {
+            throw ScriptHostError("\(path): \(error.message)")
+        } catch let error as ScriptFileError {
+            throw ScriptHostError(error.message)
+        } catch {
+            throw ScriptHostError("\(path): \(error)")
+        }
+    }
+
+    public func data(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> ScriptValue {
+        let relative = try normalise(path)
+        do throws(ScriptFileError) {
+            return try dataFiles.value(relative, in: dataRoot)
+        } catch {
+            throw ScriptHostError(error.message)
+        }
+    }
+
+    public func log(_ level: ScriptLogLevel, _ message: String, for call: ScriptCallInfo) {
+        let level: Logger.Level =
+            switch level {
+            case .debug: .debug
+            case .info: .info
+            case .notice: .notice
+            case .warning: .warning
+            case .error: .error
+            }
+        logger.log(level: level, "\(message)", metadata: ["script": "\(call.script)"])
+    }
+
+    /// The same rules as a TFTP request path: relative, no `..`, no control characters.
+    private func normalise(_ path: String) throws(ScriptHostError) -> String {
+        do throws(TFTPRefusal) {
+            return try TFTPPath.normalise(path)
+        } catch {
+            throw ScriptHostError("\(path): \(error.message)")
+        }
+    }
+
+    private static func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
+    }
+}
