@@ -1,0 +1,35 @@
+import Scripting
+import Testing
+
+@testable import Thinboot
+
+@Suite struct DataFileTests {
+    @Test func csvWithHeaderQuotesAndCRLF() throws {
+        let value = try DataFileCache.parseCSV(
+            "mac,group,note\r\n52:54:00:00:00:01,lab,\"has, comma\"\r\n52:54:00:00:00:02,office,\"say \"\"hi\"\"\"\r\n",
+            name: "clients.csv")
+        #expect(
+            value
+                == .list([
+                    .record(["mac": "52:54:00:00:00:01", "group": "lab", "note": "has, comma"]),
+                    .record(["mac": "52:54:00:00:00:02", "group": "office", "note": "say \"hi\""]),
+                ]))
+    }
+
+    @Test func tomlBecomesNestedTables() throws {
+        let value = try DataFileCache.parseTOML(
+            "[groups.lab]\nimage = \"trusty-amd64\"\nscreens = 2\n[[clients]]\nmac = \"52:54:00:00:00:01\"\n",
+            name: "inventory.toml")
+        #expect(value["groups"]["lab"]["image"] == "trusty-amd64")
+        #expect(value["groups"]["lab"]["screens"] == 2)
+        #expect(value["clients"] == .list([.record(["mac": "52:54:00:00:00:01"])]))
+    }
+
+    @Test func badTOMLNamesFileAndLine() {
+        #expect {
+            try DataFileCache.parseTOML("a = 1\nb = \n", name: "inventory.toml")
+        } throws: { error in
+            (error as? ScriptFileError)?.message.hasPrefix("inventory.toml:2:") == true
+        }
+    }
+}

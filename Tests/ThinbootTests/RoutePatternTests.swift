@@ -1,0 +1,121 @@
+import Testing
+
+@testable import Thinboot
+
+@Suite struct RoutePatternTests {
+    @Test(arguments: [
+        ("pxelinux.cfg/*", "pxelinux.cfg/default", [:], ["default"]),
+        ("pxelinux.cfg/*", "pxelinux.cfg/01-52-54-00-12-34-56", [:], ["01-52-54-00-12-34-56"]),
+        ("**/pxelinux.cfg/*", "pxelinux.cfg/default", [:], ["", "default"]),
+        ("**/pxelinux.cfg/*", "ltsp-trusty/i386/pxelinux.cfg/01-52-54-00-12-34-56", [:],
+            ["ltsp-trusty/i386", "01-52-54-00-12-34-56"]),
+        ("ltsp/{arch}/lts.conf", "ltsp/i386/lts.conf", ["arch": "i386"], []),
+        ("{image}/{arch}/pxelinux.cfg/01-{mac}", "ltsp-trusty/amd64/pxelinux.cfg/01-52-54-00-12-34-56",
+            ["image": "ltsp-trusty", "arch": "amd64", "mac": "52-54-00-12-34-56"], []),
+        ("ipxe/*.ipxe", "ipxe/boot.ipxe", [:], ["boot"]),
+        ("**", "a/b/c", [:], ["a/b/c"]),
+        ("/grub/grub.cfg", "grub/grub.cfg", [:], []),
+    ] as [(String, String, [String: String], [String])])
+    func matches(glob: String, path: String, params: [String: String], captures: [String]) throws {
+        let match = try #require(try RoutePattern(glob).match(path))
+        #expect(match.params == params)
+        #expect(match.captures == captures)
+    }
+
+    @Test(arguments: [
+        ("pxelinux.cfg/*", "pxelinux.cfg/sub/default"),
+        ("pxelinux.cfg/*", "other/pxelinux.cfg/default"),
+        ("ltsp/{arch}/lts.conf", "ltsp/lts.conf"),
+        ("ipxe/*.ipxe", "ipxe/boot.efi"),
+        ("**/pxelinux.cfg/*", "pxelinux.cfg"),
+    ])
+    func doesNotMatch(glob: String, path: String) throws {
+        #expect(try RoutePattern(glob).match(path) == nil)
+    }
+
+    @Test(arguments: [
+        ("", "is empty"),
+        ("a//b", "empty segment"),
+        ("a/**b", "** inside a segment"),
+        ("a/{x", "unclosed {"),
+        ("a/{}", "bad capture name"),
+        ("{x}/{x}", "captures {x} twice"),
+    ])
+    func refusesBadGlobs(glob: String, problem: String) {
+        #expect(throws: RoutePatternError.self) { try RoutePattern(glob) }
+        do {
+            _ = try RoutePattern(glob)
+        } catch {
+            #expect(error.problem.contains(problem), "\(error.problem)")
+        }
+    }
+
+    @Test func aBadRouteGlobIsAConfigErrorNamingTheKey() {
+        #expect {
+            try ThinbootConfig.parse(
+                "[tftp]\nroot = \"r\"\n[[tftp.route]]\npath = \"a/{x\"\nscript = \"s.lua\"\n", file: "/srv/t.toml")
+        } throws: { error in
+            "\(error)".hasPrefix("/srv/t.toml: tftp.route[0].path: \"a/{x\" has an unclosed {")
+        }
+    }
+}
+
+@Suite struct MACAddressTests {
+    @Test(arguments: [
+        "01-52-54-00-AB-cd-Ef", "52-54-00-ab-cd-ef", "52:54:00:AB:CD:EF", "525400abcdef",
+    ])
+    func parsesEveryForm(text: String) throws {
+        #expect(try #require(MACAddress(parsing: text)).description == "52:54:00:ab:cd:ef")
+    }
+
+    @Test func bareHexOnlyWhenARouteSaysSo() {
+        #expect(MACAddress(parsing: "525400abcdef", allowBare: false) == nil)
+        #expect(MACAddress(inPath: "pxelinux.cfg/C0A8CA04") == nil)
+        #expect(MACAddress(inPath: "pxelinux.cfg/525400abcdef") == nil)
+    }
+
+    @Test(arguments: [
+        ("pxelinux.cfg/01-52-54-00-12-34-56", "52:54:00:12:34:56"),
+        ("ltsp-trusty/i386/pxelinux.cfg/01-52-54-00-12-34-56", "52:54:00:12:34:56"),
+        ("clients/52-54-00-12-34-57/lts.conf", "52:54:00:12:34:57"),
+        ("grub/52:54:00:12:34:58.cfg".replacingOccurrences(of: ".cfg", with: ""), "52:54:00:12:34:58"),
+    ])
+    func findsTheMACInAPath(path: String, expected: String) {
+        #expect(MACAddress(inPath: path)?.description == expected)
+    }
+
+    @Test(arguments: ["52:54:00:12:34", "52-54-00-12-34-zz", "02-52-54-00-12-34-56", "uuid-like-name-here"])
+    func refusesWhatIsNotAMAC(text: String) {
+        #expect(MACAddress(parsing: text) == nil)
+    }
+
+    @Test func pxelinuxName() throws {
+        #expect(try #require(MACAddress(parsing: "52:54:00:AB:CD:EF")).pxelinuxName == "01-52-54-00-ab-cd-ef")
+    }
+}
+
+@Suite struct ArchTableTests {
+    @Test func defaultsAndConfigEntries() throws {
+        let config = try ThinbootConfig.parse(
+            "[tftp]\nroot = \"r\"\n[tftp.arch]\n\"snp.efi\" = \"x86_64-efi\"\n\"pxelinux.0\" = \"bios\"\n",
+            file: "/srv/t.toml")
+        let arch = try #require(config.tftp).arch
+        #expect(arch.arch(forLoaderPath: "ltsp-trusty/i386/pxelinux.0") == "bios")
+        #expect(arch.arch(forLoaderPath: "EFI/BOOT/BOOTX64.EFI") == "x86_64-efi")
+        #expect(arch.arch(forLoaderPath: "snp.efi") == "x86_64-efi")
+        #expect(arch.arch(forLoaderPath: "grubaa64.efi") == "arm64-efi")
+        #expect(arch.arch(forLoaderPath: "undionly.kpxe") == "x86-bios")
+        #expect(arch.arch(forLoaderPath: "vmlinuz") == nil)
+    }
+
+    @Test func scriptLimitsAreRead() throws {
+        let config = try ThinbootConfig.parse(
+            "[tftp]\nroot = \"r\"\n[tftp.scripts]\nmemory_mib = 16\ninstructions = 100000\nmax_result_kib = 64\nworkers = 3\n",
+            file: "/srv/t.toml")
+        let scripts = try #require(config.tftp).scripts
+        #expect(scripts.limits.memoryBytes == 16 << 20)
+        #expect(scripts.limits.instructions == 100_000)
+        #expect(scripts.limits.maxResultBytes == 64 << 10)
+        #expect(scripts.workers == 3)
+    }
+}
