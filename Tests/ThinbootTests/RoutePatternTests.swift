@@ -3,19 +3,24 @@ import Testing
 @testable import Thinboot
 
 @Suite struct RoutePatternTests {
-    @Test(arguments: [
-        ("pxelinux.cfg/*", "pxelinux.cfg/default", [:], ["default"]),
-        ("pxelinux.cfg/*", "pxelinux.cfg/01-52-54-00-12-34-56", [:], ["01-52-54-00-12-34-56"]),
-        ("**/pxelinux.cfg/*", "pxelinux.cfg/default", [:], ["", "default"]),
-        ("**/pxelinux.cfg/*", "ltsp-trusty/i386/pxelinux.cfg/01-52-54-00-12-34-56", [:],
-            ["ltsp-trusty/i386", "01-52-54-00-12-34-56"]),
-        ("ltsp/{arch}/lts.conf", "ltsp/i386/lts.conf", ["arch": "i386"], []),
-        ("{image}/{arch}/pxelinux.cfg/01-{mac}", "ltsp-trusty/amd64/pxelinux.cfg/01-52-54-00-12-34-56",
-            ["image": "ltsp-trusty", "arch": "amd64", "mac": "52-54-00-12-34-56"], []),
-        ("ipxe/*.ipxe", "ipxe/boot.ipxe", [:], ["boot"]),
-        ("**", "a/b/c", [:], ["a/b/c"]),
-        ("/grub/grub.cfg", "grub/grub.cfg", [:], []),
-    ] as [(String, String, [String: String], [String])])
+    @Test(
+        arguments: [
+            ("pxelinux.cfg/*", "pxelinux.cfg/default", [:], ["default"]),
+            ("pxelinux.cfg/*", "pxelinux.cfg/01-52-54-00-12-34-56", [:], ["01-52-54-00-12-34-56"]),
+            ("**/pxelinux.cfg/*", "pxelinux.cfg/default", [:], ["", "default"]),
+            (
+                "**/pxelinux.cfg/*", "ltsp-trusty/i386/pxelinux.cfg/01-52-54-00-12-34-56", [:],
+                ["ltsp-trusty/i386", "01-52-54-00-12-34-56"]
+            ),
+            ("ltsp/{arch}/lts.conf", "ltsp/i386/lts.conf", ["arch": "i386"], []),
+            (
+                "{image}/{arch}/pxelinux.cfg/01-{mac}", "ltsp-trusty/amd64/pxelinux.cfg/01-52-54-00-12-34-56",
+                ["image": "ltsp-trusty", "arch": "amd64", "mac": "52-54-00-12-34-56"], []
+            ),
+            ("ipxe/*.ipxe", "ipxe/boot.ipxe", [:], ["boot"]),
+            ("**", "a/b/c", [:], ["a/b/c"]),
+            ("/grub/grub.cfg", "grub/grub.cfg", [:], []),
+        ] as [(String, String, [String: String], [String])])
     func matches(glob: String, path: String, params: [String: String], captures: [String]) throws {
         let match = try #require(try RoutePattern(glob).match(path))
         #expect(match.params == params)

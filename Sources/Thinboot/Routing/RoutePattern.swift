@@ -78,7 +78,9 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
         return Self.match(segments[...], parts[...], &match) ? match : nil
     }
 
-    private static func match(_ segments: ArraySlice<Segment>, _ parts: ArraySlice<[Character]>, _ result: inout RouteMatch)
+    private static func match(
+        _ segments: ArraySlice<Segment>, _ parts: ArraySlice<[Character]>, _ result: inout RouteMatch
+    )
         -> Bool
     {
         guard let segment = segments.first else { return parts.isEmpty }

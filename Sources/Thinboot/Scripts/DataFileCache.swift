@@ -20,7 +20,9 @@ final class DataFileCache: Sendable {
         } catch {
             throw ScriptFileError("\(relativePath): \(error.message)")
         }
-        guard let stamp = FileStamp(descriptor: file.descriptor) else { throw ScriptFileError("\(relativePath): cannot stat") }
+        guard let stamp = FileStamp(descriptor: file.descriptor) else {
+            throw ScriptFileError("\(relativePath): cannot stat")
+        }
         if let cached = entries.withLock({ $0[relativePath] }), cached.stamp == stamp { return cached.value }
         let bytes = try file.readAll(limit: Self.maximumBytes)
         let text = String(decoding: bytes, as: UTF8.self)
