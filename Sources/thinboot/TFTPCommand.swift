@@ -5,6 +5,6 @@ struct TFTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tftp",
         abstract: "A TFTP client: fetch a file, or see what a PXE client would be served.",
-        subcommands: [TFTPGetCommand.self]
+        subcommands: [TFTPGetCommand.self, TFTPProbeCommand.self]
     )
 }

@@ -124,3 +124,19 @@ import Testing
         #expect(scripts.workers == 3)
     }
 }
+
+@Suite struct PXELinuxSearchOrderTests {
+    @Test func walksUUIDMACHexIPDefault() throws {
+        let mac = try #require(MACAddress(parsing: "88:99:AA:BB:CC:DD"))
+        let names = PXELinuxSearchOrder.names(
+            mac: mac, uuid: "B8945908-D6A6-41A9-611D-74A6AB80B83D", ipv4: "192.168.2.91", folder: "ltsp-trusty/i386")
+        // The example in pxelinux's documentation, under the folder pxelinux.0 came from.
+        #expect(
+            names.map { $0.replacingOccurrences(of: "ltsp-trusty/i386/pxelinux.cfg/", with: "") } == [
+                "b8945908-d6a6-41a9-611d-74a6ab80b83d", "01-88-99-aa-bb-cc-dd", "C0A8025B", "C0A8025", "C0A802",
+                "C0A80", "C0A8", "C0A", "C0", "C", "default",
+            ])
+        #expect(names.allSatisfy { $0.hasPrefix("ltsp-trusty/i386/pxelinux.cfg/") })
+        #expect(PXELinuxSearchOrder.names(mac: mac) == ["pxelinux.cfg/01-88-99-aa-bb-cc-dd", "pxelinux.cfg/default"])
+    }
+}
