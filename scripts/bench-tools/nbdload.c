@@ -9,7 +9,7 @@
  * Modes:
  *   storm  every connection reads -S bytes sequentially from its own region (connection i starts at i*S,
  *          modulo the export size): a boot storm. Reports total throughput and per-connection p50/p99.
- *   hold   every connection reads one 4 KiB block, then all stay open: prints "held=N" and waits until
+ *   hold   every connection reads one 4 KiB block (-S 0: none), then all stay open: prints "held=N" and waits until
  *          stdin closes or -T seconds pass (the bench measures the server's memory meanwhile).
  *
  * Export names: -x a,b,c gives connection i the name number i % count.
@@ -225,7 +225,7 @@ static int compare_double(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    int ch;
+    int ch, bytes_given = 0;
     while ((ch = getopt(argc, argv, "m:s:p:x:n:S:R:q:T:")) != -1) {
         switch (ch) {
         case 'm': opt_mode = optarg; break;
@@ -233,7 +233,10 @@ int main(int argc, char **argv) {
         case 'p': opt_port = atoi(optarg); break;
         case 'x': opt_exports = optarg; break;
         case 'n': opt_conns = atoi(optarg); break;
-        case 'S': opt_bytes = strtoull(optarg, NULL, 10); break;
+        case 'S':
+            opt_bytes = strtoull(optarg, NULL, 10);
+            bytes_given = 1;
+            break;
         case 'R': opt_request = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'q': opt_queue = atoi(optarg); break;
         case 'T': opt_seconds = atof(optarg); break;
@@ -245,7 +248,8 @@ int main(int argc, char **argv) {
     }
     int hold = !strcmp(opt_mode, "hold");
     if (hold) {
-        opt_bytes = 4096;
+        /* each connection reads one block (-S 0: none) */
+        opt_bytes = bytes_given && opt_bytes == 0 ? 0 : 4096;
         opt_request = 4096;
     }
     if (opt_queue < 1 || opt_queue > MAX_INFLIGHT || opt_conns < 1) die("bad -q or -n%s", "");
@@ -277,6 +281,11 @@ int main(int argc, char **argv) {
     }
     double *latencies = calloc(opt_conns, sizeof(double));
     int finished = 0, failed = 0;
+    for (int i = 0; i < opt_conns; i++)
+        if (conns[i].inflight == 0) { /* nothing to read (hold -S 0) */
+            conns[i].done = 1;
+            finished++;
+        }
     uint64_t total = 0;
     struct epoll_event events[256];
     while (finished < opt_conns && now() < deadline) {
