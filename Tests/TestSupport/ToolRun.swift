@@ -33,21 +33,47 @@ public func runTool(
     if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: stdin) }
     try? inPipe.fileHandleForWriting.close()
 
-    // Drain both pipes concurrently: a peer that fills one pipe would otherwise block forever.
-    async let out = Task.detached { outPipe.fileHandleForReading.readDataToEndOfFile() }.value
-    async let err = Task.detached { errPipe.fileHandleForReading.readDataToEndOfFile() }.value
-    let watchdog = Task.detached {
-        try await Task.sleep(for: timeout)
-        if process.isRunning { kill(pid, SIGKILL) }
-        return true
+    // The watchdog and the blocking pipe reads run on Dispatch threads, never on Swift's cooperative pool: with
+    // two cores that pool has two threads, and two blocking reads on it would starve the watchdog forever.
+    let killed = KillFlag()
+    let watchdog = DispatchWorkItem {
+        if process.isRunning {
+            killed.set()
+            kill(pid, SIGKILL)
+        }
     }
-    let (stdoutData, stderrData) = await (out, err)
-    process.waitUntilExit()
+    let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds)), execute: watchdog)
+    async let stdoutData = readToEnd(outPipe)
+    async let stderrData = readToEnd(errPipe)
+    let (out, err) = await (stdoutData, stderrData)
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        DispatchQueue.global().async {
+            process.waitUntilExit()
+            continuation.resume()
+        }
+    }
     watchdog.cancel()
-    let timedOut = (try? await watchdog.value) ?? false
     return ToolResult(
-        status: process.terminationStatus, stdout: stdoutData, stderr: String(decoding: stderrData, as: UTF8.self),
-        timedOut: timedOut && process.terminationReason == .uncaughtSignal)
+        status: process.terminationStatus, stdout: out, stderr: String(decoding: err, as: UTF8.self),
+        timedOut: killed.isSet)
+}
+
+/// Reads a pipe to its end on a Dispatch thread.
+private func readToEnd(_ pipe: Pipe) async -> Data {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile())
+        }
+    }
+}
+
+/// Set once by the watchdog when it had to kill the process.
+private final class KillFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
 
 /// The absolute path of a tool on PATH, or an error saying to run `scripts/bootstrap`.
