@@ -34,6 +34,7 @@ let package = Package(
             name: "TFTP",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,7 +90,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "Thinboot", "NBD", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Thinboot", "NBD", "TFTP", "TestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

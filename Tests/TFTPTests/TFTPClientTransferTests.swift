@@ -47,7 +47,7 @@ import Testing
         let last = transfer.received(data(2, 3), fromPort: 4000)
         #expect(sent(last) == [.ack(block: 2)])
         #expect(outcome(last) == .completed(bytes: 515))
-        #expect(transfer.transferPort == nil)
+        #expect(transfer.transferPort == 4000)
     }
 
     @Test func acceptsAnOACKWithinTheRequestAndAcknowledgesBlockZero() {

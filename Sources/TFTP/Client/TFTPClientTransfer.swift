@@ -96,10 +96,7 @@ public struct TFTPClientTransfer: Sendable {
     }
 
     /// The server's transfer port once its first answer arrived; `.send` goes there from then on.
-    public var transferPort: Int? {
-        if case .receiving(let port) = state { return port }
-        return nil
-    }
+    public private(set) var transferPort: Int?
 
     /// The bytes delivered so far.
     public var bytesReceived: Int { bytesDelivered }
@@ -126,6 +123,7 @@ public struct TFTPClientTransfer: Sendable {
         case .requested:
             // The first answer picks the transfer port (RFC 1350 §4).
             state = .receiving(serverPort: port)
+            transferPort = port
             return handleFirst(datagram)
         case .receiving(let serverPort):
             guard port == serverPort else {

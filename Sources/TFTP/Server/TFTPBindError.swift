@@ -1,0 +1,35 @@
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A listen address the server could not bind; the message names the address and what to do.
+public struct TFTPBindError: Error, Sendable, CustomStringConvertible {
+    /// The address as configured.
+    public let address: SocketAddress
+    /// The system's reason.
+    public let reason: String
+    /// What usually fixes it.
+    public let hint: String?
+
+    init(address: SocketAddress, error: any Error) {
+        self.address = address
+        let code = (error as? IOError)?.errnoCode
+        reason = code.map { String(cString: strerror($0)) } ?? "\(error)"
+        switch code {
+        case EACCES where (address.port ?? 0) < 1024:
+            hint = "ports below 1024 need root or CAP_NET_BIND_SERVICE"
+        case EADDRINUSE:
+            hint = "another server is listening there"
+        case EADDRNOTAVAIL:
+            hint = "no interface of this host has that address"
+        default:
+            hint = nil
+        }
+    }
+
+    public var description: String {
+        "cannot listen on \(TFTPServer.describe(address)) for TFTP: \(reason)" + (hint.map { " (\($0))" } ?? "")
+    }
+}

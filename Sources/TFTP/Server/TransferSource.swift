@@ -1,0 +1,136 @@
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The bytes a transfer sends, and how DATA datagrams are cut from them.
+///
+/// Files are read window by window with one `preadv` straight into the datagram buffer (header, payload, header,
+/// payload, …), so no block is copied twice and no file is read whole. Content made in memory (scripts, netascii
+/// conversions) is copied into the same layout.
+enum TransferSource: Sendable {
+    case file(OpenedFile)
+    case bytes(ByteBuffer)
+
+    /// Prepares provider content for `mode`. Netascii needs the converted bytes up front (`tsize` must be exact),
+    /// so a file sent as netascii is read and converted here, off the event loop.
+    init(_ content: TFTPContent, mode: TFTPMode) throws(TFTPRefusal) {
+        switch (content, mode) {
+        case (.bytes(let bytes), .octet):
+            self = .bytes(ByteBuffer(bytes: bytes))
+        case (.bytes(let bytes), .netascii):
+            self = .bytes(ByteBuffer(bytes: Netascii.encode(bytes)))
+        case (.file(let file), .octet):
+            self = .file(file)
+        case (.file(let file), .netascii):
+            self = .bytes(ByteBuffer(bytes: Netascii.encode(try Self.readAll(file))))
+        }
+    }
+
+    /// Bytes to send.
+    var size: Int {
+        switch self {
+        case .file(let file): file.size
+        case .bytes(let buffer): buffer.readableBytes
+        }
+    }
+
+    /// Writes the DATA datagrams of `blocks` into `buffer`, each `stride` bytes from the previous one (the last may
+    /// be shorter). Returns false if the file no longer has the bytes it had when opened.
+    func writeDatagrams(
+        _ blocks: ClosedRange<Int>, blockSize: Int, into buffer: inout ByteBuffer
+    ) -> Bool {
+        let first = (blocks.lowerBound - 1) * blockSize
+        let end = min((blocks.upperBound) * blockSize, size)
+        let payloadBytes = max(0, end - first)
+        let total = blocks.count * Self.headerSize + payloadBytes
+        return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { memory in
+            var offset = 0
+            for block in blocks {
+                let number = TFTPReadTransfer<ContinuousClock.Instant>.blockNumber(of: block)
+                memory[offset] = 0
+                memory[offset + 1] = UInt8(TFTPOpcode.data.rawValue)
+                memory[offset + 2] = UInt8(truncatingIfNeeded: number >> 8)
+                memory[offset + 3] = UInt8(truncatingIfNeeded: number)
+                offset += Self.headerSize + blockSize
+            }
+            guard fillPayloads(memory, first: first, end: end, blockSize: blockSize) else { return 0 }
+            return total
+        } == total
+    }
+
+    private func fillPayloads(_ memory: UnsafeMutableRawBufferPointer, first: Int, end: Int, blockSize: Int) -> Bool {
+        let stride = Self.headerSize + blockSize
+        switch self {
+        case .bytes(let buffer):
+            buffer.withUnsafeReadableBytes { source in
+                var position = first
+                var offset = Self.headerSize
+                while position < end {
+                    let length = min(blockSize, end - position)
+                    memory.baseAddress!.advanced(by: offset).copyMemory(
+                        from: source.baseAddress!.advanced(by: position), byteCount: length)
+                    position += length
+                    offset += stride
+                }
+            }
+            return true
+        case .file(let file):
+            // One preadv per up to IOV_MAX blocks, each iovec pointing at a payload slot after its header.
+            var position = first
+            var offset = Self.headerSize
+            let chunk = 1024
+            return withUnsafeTemporaryAllocation(of: iovec.self, capacity: chunk) { vectors in
+                while position < end {
+                    var count = 0
+                    var bytes = 0
+                    var cursor = position
+                    while count < chunk, cursor < end {
+                        let length = min(blockSize, end - cursor)
+                        vectors[count] = iovec(
+                            iov_base: memory.baseAddress!.advanced(by: offset), iov_len: length)
+                        count += 1
+                        bytes += length
+                        cursor += length
+                        offset += stride
+                    }
+                    guard Self.readFully(file.descriptor, vectors, count: count, bytes: bytes, at: position) else {
+                        return false
+                    }
+                    position = cursor
+                }
+                return true
+            }
+        }
+    }
+
+    private static func readFully(
+        _ descriptor: CInt, _ vectors: UnsafeMutableBufferPointer<iovec>, count: Int, bytes: Int, at position: Int
+    ) -> Bool {
+        var result: Int
+        repeat {
+            result = preadv(descriptor, vectors.baseAddress!, CInt(count), off_t(position))
+        } while result < 0 && errno == EINTR
+        // A short read means the file shrank since it was opened: never send made-up bytes.
+        return result == bytes
+    }
+
+    private static func readAll(_ file: OpenedFile) throws(TFTPRefusal) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: file.size)
+        var done = 0
+        while done < file.size {
+            let result = bytes.withUnsafeMutableBytes { memory in
+                pread(file.descriptor, memory.baseAddress!.advanced(by: done), file.size - done, off_t(done))
+            }
+            if result < 0, errno == EINTR { continue }
+            guard result > 0 else {
+                throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
+            }
+            done += result
+        }
+        return bytes
+    }
+
+    static let headerSize = TFTPPacket.dataHeaderSize
+}
