@@ -5,7 +5,8 @@
 /// - Only requested options are answered, in the client's order; unknown options are ignored.
 /// - `blksize` 8...65464: granted as the request capped by the configured maximum and by the path MTU.
 /// - `timeout` 1...255 seconds: echoed unchanged.
-/// - `tsize`: answered with the exact size of what will be sent (after netascii conversion).
+/// - `tsize`: answered with the exact size of what will be sent (after netascii conversion); declined for empty
+///   content, which curl cannot take.
 /// - `windowsize` 1...65535: granted as the request capped by the configured maximum.
 /// - A value that is not a decimal number, or below its range (or `timeout` above it), fails negotiation with
 ///   ERROR 8; a `blksize`/`windowsize` above what the server grants is simply capped.
@@ -75,6 +76,9 @@ public struct TFTPOptionNegotiation: Sendable, Hashable {
                 acknowledged.append(TFTPOption(option.name, String(asked)))
             case TFTPOption.transferSize:
                 _ = try Self.number(option, atLeast: 0)
+                // curl (7.88) rejects "tsize 0" in an OACK as invalid; declining the option for empty content is
+                // allowed (RFC 2347) and costs a client nothing: the transfer is one empty block.
+                guard transferSize > 0 else { continue }
                 acknowledged.append(TFTPOption(option.name, String(transferSize)))
             case TFTPOption.windowSize:
                 let asked = try Self.number(option, atLeast: Self.windowSizeRange.lowerBound)
