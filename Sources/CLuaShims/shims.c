@@ -8,6 +8,8 @@
 // Registry keys: their addresses are unique light userdata, so looking them up never allocates.
 static const char file_marker_key = 0;
 
+#define THINBOOT_FINALIZER_BUDGET 1000000
+
 // MARK: - Capped allocator
 
 // The standard allocator with accounting: growth past the cap (or after the cap was hit once) is refused, and Lua
@@ -36,8 +38,14 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return block;
 }
 
+void thinboot_disarm_limits(lua_State *L);
+
 lua_State *thinboot_newstate(thinboot_lua_context *context) {
-    return lua_newstate(capped_alloc, context);
+    lua_State *L = lua_newstate(capped_alloc, context);
+    if (L != NULL) {
+        thinboot_disarm_limits(L);
+    }
+    return L;
 }
 
 thinboot_lua_context *thinboot_context(lua_State *L) {
@@ -74,7 +82,13 @@ void thinboot_arm_limits(lua_State *L, int64_t instructions) {
 }
 
 void thinboot_disarm_limits(lua_State *L) {
-    lua_sethook(L, NULL, 0, 0);
+    // The hook stays: finalizers (__gc) run Lua code during any later allocation or in lua_close, and must
+    // stay bounded too. They get a budget of their own; past it, they fail (Lua turns that into a warning).
+    thinboot_lua_context *context = thinboot_context(L);
+    // The exhausted flags stay set for the caller to read (arm clears them).
+    context->instructions_left = THINBOOT_FINALIZER_BUDGET;
+    context->hook_interval = 1000;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, context->hook_interval);
 }
 
 // MARK: - Sandbox
@@ -92,6 +106,22 @@ static int swift_trampoline(lua_State *L) {
         return lua_error(L);
     }
     return results;
+}
+
+// setmetatable without finalizers: Lua runs __gc with debug hooks off, so the instruction budget could not stop
+// an endless finalizer. __gc only takes effect if present when the metatable is set, so checking here suffices.
+static int setmetatable_without_gc(lua_State *L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL) {
+            return luaL_error(L, "__gc metamethods are not allowed in scripts");
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 struct sandbox_arguments {
@@ -114,6 +144,9 @@ static int open_sandbox(lua_State *L) {
         lua_pushnil(L);
         lua_setglobal(L, removed[i]);
     }
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, setmetatable_without_gc, 1);
+    lua_setglobal(L, "setmetatable");
     // string.dump makes bytecode; nothing can load it, but there is no reason to offer it.
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);

@@ -48,7 +48,7 @@ int thinboot_open_sandbox(lua_State *L, const thinboot_function_entry *entries, 
 
 /// Arms the instruction budget for one call (and clears the memory-exhausted flag and error line).
 void thinboot_arm_limits(lua_State *L, int64_t instructions);
-/// Disarms the count hook (between calls).
+/// Ends a call's budget. Between calls (and in lua_close) finalizers still run under a fixed budget of their own.
 void thinboot_disarm_limits(lua_State *L);
 
 /// Loads a text chunk (never bytecode). Returns a Lua status; the function or the error message is on top.
