@@ -8,6 +8,8 @@ struct ThinbootCommand: AsyncParsableCommand {
         abstract: "Network-boot service: a scriptable TFTP server, an NBD server and a TFTP client.",
         subcommands: [
             ServeCommand.self,
+            CheckCommand.self,
+            RenderCommand.self,
             TFTPCommand.self,
             NBDCommand.self,
         ]

@@ -12,8 +12,10 @@ extension ThinbootServer {
         ]
     }
 
-    /// What answers read requests: the static root.
+    /// What answers read requests: the Lua router when the config has routes (it falls back to the static
+    /// root, and learns boot-loader architectures), else the static root alone.
     func makeTFTPProvider(_ section: TFTPSection) throws -> any TFTPContentProvider {
-        try StaticRoot(path: section.root)
+        guard !section.routes.isEmpty else { return try StaticRoot(path: section.root) }
+        return try Router.make(config: config, tftp: section, logger: logger)
     }
 }

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Thinboot
+
+/// `thinboot check --config F`: validates the config, compiles every route script, lists routes and exports.
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate the config, compile every script, list the routes and the NBD exports."
+    )
+
+    @Option(help: "The TOML config file.") var config: String
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "thinboot")
+        let settings = try ThinbootConfig.load(path: config)
+        var report: [String] = ["\(config): config is valid"]
+        if let tftp = settings.tftp {
+            let router = try Router.make(config: settings, tftp: tftp, logger: logger)
+            let errors = await router.checkScripts()
+            if let first = errors.first {
+                for error in errors.dropFirst() { FileHandle.standardError.write(Data("\(error)\n".utf8)) }
+                throw CommandFailure(first.description)
+            }
+            report.append(
+                "tftp: root \(tftp.root), listening on \(tftp.listen.map(\.description).joined(separator: ", "))")
+            for route in tftp.routes {
+                report.append("  route \(route.path) -> \(route.script) (compiled)")
+            }
+            if tftp.routes.isEmpty { report.append("  no routes: every file comes from the root") }
+        }
+        if let nbd = settings.nbd {
+            let server = nbd.advertise ?? "SERVER"
+            report.append("nbd: listening on \(nbd.listen.map(\.description).joined(separator: ", "))")
+            for export in nbd.exports {
+                let size =
+                    (try? FileManager.default.attributesOfItem(atPath: export.file)[.size] as? Int).map {
+                        "\($0) bytes"
+                    } ?? "missing"
+                let port = export.port.map { ", legacy port \($0)" } ?? ""
+                report.append(
+                    "  export \(export.name): \(export.file) (\(size))\(port), nbdroot=\(server),\(export.name),nbd0")
+            }
+        }
+        print(report.joined(separator: "\n"))
+    }
+}
