@@ -58,7 +58,6 @@ public final class TFTPServer: Sendable {
         for address in configuration.listen {
             do {
                 var bootstrap = DatagramBootstrap(group: group)
-                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelOption(.receivePacketInfo, value: true)
                     .channelOption(.datagramVectorReadMessageCount, value: Self.requestsPerRead)
                     // A vector read splits this buffer evenly between its messages: each slot must hold a

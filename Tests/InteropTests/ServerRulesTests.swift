@@ -1,0 +1,134 @@
+import NIOCore
+import TFTP
+import TestSupport
+import Testing
+
+/// Protocol rules checked with raw datagrams against the server on loopback.
+@Suite("TFTP server rules", .serialized)
+struct ServerRulesTests {
+    private static func populate(_ root: TemporaryDirectory) throws {
+        try root.write("two-blocks.bin", patternBytes(count: 700, seed: 2))
+    }
+
+    @Test func transferAnswersFromANewPortAndStrangersGetError5() async throws {
+        try await TFTPTestServer.with(populate: Self.populate) { server in
+            try await RawPeer.with { inbox, client in
+                try await client.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
+                let first = try await inbox.next()
+                guard case .data(1, let payload) = first.packet else {
+                    Issue.record("expected DATA 1, got \(first.packet)")
+                    return
+                }
+                #expect(payload.readableBytes == 512)
+                #expect(first.port != server.port)
+                // Another socket sends to the transfer's port: ERROR 5, and the transfer goes on.
+                try await RawPeer.with { strangerInbox, stranger in
+                    try await stranger.send(.ack(block: 1), to: first.port)
+                    let answer = try await strangerInbox.next()
+                    #expect(answer.packet == .error(code: .unknownTransferID, message: "Unknown transfer ID"))
+                }
+                try await client.send(.ack(block: 1), to: first.port)
+                let second = try await inbox.next()
+                guard case .data(2, let last) = second.packet else {
+                    Issue.record("expected DATA 2, got \(second.packet)")
+                    return
+                }
+                #expect(last.readableBytes == 700 - 512)
+                try await client.send(.ack(block: 2), to: first.port)
+            }
+        }
+    }
+
+    @Test func oackAnswersOnlyWhatWasAskedAndUnknownOptionsAreIgnored() async throws {
+        try await TFTPTestServer.with(populate: Self.populate) { server in
+            try await RawPeer.with { inbox, client in
+                let options = [TFTPOption("tsize", "0"), TFTPOption("x-vendor", "1"), TFTPOption("blksize", "1432")]
+                try await client.send(
+                    .readRequest(TFTPRequest(filename: "/two-blocks.bin", options: options)), to: server.port)
+                let answer = try await inbox.next()
+                #expect(answer.packet == .optionAck([TFTPOption("tsize", "700"), TFTPOption("blksize", "1432")]))
+                try await client.send(.ack(block: 0), to: answer.port)
+                guard case .data(1, let payload) = try await inbox.next().packet else {
+                    Issue.record("expected DATA 1")
+                    return
+                }
+                #expect(payload.readableBytes == 700)
+                try await client.send(.ack(block: 1), to: answer.port)
+            }
+            // Only unknown options: no OACK, DATA 1 directly.
+            try await RawPeer.with { inbox, client in
+                try await client.send(
+                    .readRequest(TFTPRequest(filename: "two-blocks.bin", options: [TFTPOption("multicast", "")])),
+                    to: server.port)
+                guard case .data(1, _) = try await inbox.next().packet else {
+                    Issue.record("expected DATA 1 without OACK")
+                    return
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [
+        (
+            [UInt8]([0, 1]) + Array("two-blocks.bin\0mail\0".utf8), TFTPErrorCode.illegalOperation,
+            "unsupported mode"
+        ),
+        ([0, 1] + Array("two-blocks.bin".utf8), .illegalOperation, "without terminating NUL"),
+        ([0, 9, 1, 2], .illegalOperation, "unknown opcode 9"),
+        ([0, 4, 0, 1], .illegalOperation, "expected a read request"),
+        ([0, 1] + Array("two-blocks.bin\0octet\0blksize\04\0".utf8), .optionNegotiationFailed, "blksize"),
+        ([0, 1] + Array("two-blocks.bin\0octet\0timeout\0999\0".utf8), .optionNegotiationFailed, "timeout"),
+        ([0, 1] + Array("a\u{1}b\0octet\0".utf8), .accessViolation, "control character"),
+        ([0, 1] + Array("nothing-here\0octet\0".utf8), .fileNotFound, "File not found"),
+        ([0, 2] + Array("upload\0octet\0".utf8), .accessViolation, "read-only"),
+    ])
+    func badRequestsGetTheRightError(_ datagram: [UInt8], _ code: TFTPErrorCode, _ message: String) async throws {
+        try await TFTPTestServer.with(populate: Self.populate) { server in
+            try await RawPeer.with { inbox, client in
+                try await client.send(datagram, to: server.port)
+                let answer = try await inbox.next()
+                guard case .error(let received, let text) = answer.packet else {
+                    Issue.record("expected ERROR, got \(answer.packet)")
+                    return
+                }
+                #expect(received == code)
+                #expect(text.contains(message), "\(text)")
+            }
+        }
+    }
+
+    @Test func requestOver512BytesIsRefused() async throws {
+        try await TFTPTestServer.with(populate: Self.populate) { server in
+            try await RawPeer.with { inbox, client in
+                let name = String(repeating: "a", count: 600)
+                try await client.send([0, 1] + Array("\(name)\0octet\0".utf8), to: server.port)
+                #expect(
+                    try await inbox.next().packet
+                        == .error(
+                            code: .illegalOperation, message: "Illegal TFTP operation: request of 609 bytes exceeds 512"
+                        ))
+            }
+        }
+    }
+
+    @Test func pastTheLimitRequestsGetServerBusy() async throws {
+        try await TFTPTestServer.with(configure: { $0.maxTransfersPerClient = 1 }, populate: Self.populate) { server in
+            try await RawPeer.with { inbox, client in
+                try await client.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
+                let first = try await inbox.next()
+                guard case .data(1, _) = first.packet else {
+                    Issue.record("expected DATA 1, got \(first.packet)")
+                    return
+                }
+                // The first transfer is still waiting for ACK 1: a second one from the same IP is refused.
+                try await RawPeer.with { otherInbox, other in
+                    try await other.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
+                    #expect(try await otherInbox.next().packet == .error(code: .notDefined, message: "server busy"))
+                }
+                try await client.send(.ack(block: 1), to: first.port)
+                _ = try await inbox.next()
+                try await client.send(.ack(block: 2), to: first.port)
+            }
+        }
+    }
+}
