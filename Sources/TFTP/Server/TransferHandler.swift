@@ -26,6 +26,8 @@ final class TransferHandler: ChannelInboundHandler {
     private var timer: Scheduled<Void>?
     private var peerMessage: String?
     private var completed = false
+    /// Whether windows go out as segmented writes (UDP GSO): one kernel pass per window instead of one per block.
+    private var useSegmentation = System.supportsUDPSegmentationOffload
 
     init(
         machine: Machine, client: SocketAddress, source: TransferSource, optionAck: ByteBuffer?,
@@ -106,16 +108,39 @@ final class TransferHandler: ChannelInboundHandler {
             finish(outcome: "server error", message: message, context: context)
             return
         }
+        // The buffer holds the window as header, payload, header, payload…, each datagram `stride` bytes apart and
+        // only the transfer's last one shorter: exactly the layout UDP segmentation offload cuts by itself.
+        let perWrite = useSegmentation ? min(Self.maximumSegments, Self.maximumSegmentedBytes / stride) : 1
         var offset = 0
-        for block in blocks {
-            let length = TransferSource.headerSize + machine.byteRange(ofBlock: block).count
-            let datagram = windowBuffer.getSlice(at: offset, length: length)!
-            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: datagram)), promise: nil)
-            offset += stride
+        var next = blocks.lowerBound
+        while next <= blocks.upperBound {
+            let last = min(next + max(perWrite, 1) - 1, blocks.upperBound)
+            let length = (last - next) * stride + TransferSource.headerSize + machine.byteRange(ofBlock: last).count
+            let datagrams = windowBuffer.getSlice(at: offset, length: length)!
+            if last > next {
+                let metadata = AddressedEnvelope<ByteBuffer>.Metadata(
+                    ecnState: .transportNotCapable, packetInfo: nil, segmentSize: stride)
+                let written = context.eventLoop.makePromise(of: Void.self)
+                // A kernel or route without UDP_SEGMENT fails the write: send datagram by datagram from then on
+                // (the retransmission timer resends what was lost).
+                written.futureResult.assumeIsolated().whenFailure { _ in self.useSegmentation = false }
+                context.write(
+                    wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: datagrams, metadata: metadata)),
+                    promise: written)
+            } else {
+                context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: datagrams)), promise: nil)
+            }
+            offset += (last - next + 1) * stride
+            next = last + 1
         }
-        // One flush per window: NIO hands the whole window to sendmmsg.
+        // One flush per window: NIO hands the whole window to one sendmmsg.
         context.flush()
     }
+
+    /// Segments per segmented write (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels).
+    private static let maximumSegments = 64
+    /// A segmented write is one UDP datagram to the kernel: it must fit 64 KiB with the IP and UDP headers.
+    private static let maximumSegmentedBytes = 65_000
 
     /// Keeps at most one timer: an earlier timer that fires before the current deadline just re-arms itself, which
     /// is cheaper than cancelling and scheduling on every ACK.
