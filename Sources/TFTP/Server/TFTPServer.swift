@@ -137,7 +137,8 @@ public final class TFTPServer: Sendable {
             return
         }
         switch packet {
-        case .readRequest(let request):
+        case .readRequest(let request), .writeRequest(let request):
+            // A refused write holds a slot too while its answer goes out, so a flood of either stays bounded.
             let clientKey = client.ipAddress ?? ""
             guard limiter.acquire(client: clientKey) else {
                 var record = TransferRecord(client: client, local: local, outcome: "busy", message: "server busy")
@@ -146,18 +147,21 @@ public final class TFTPServer: Sendable {
                 try? await outbound.write(Self.errorEnvelope(.notDefined, "server busy", to: client))
                 return
             }
+            guard case .readRequest = packet else {
+                transfers.addTask {
+                    var record = TransferRecord(client: client, local: local, outcome: "refused")
+                    record.request = request
+                    record.message = "Access violation: this server is read-only, write requests are refused"
+                    await self.sendError(.accessViolation, record.message!, from: local, to: client)
+                    self.log(record)
+                    self.limiter.release(client: clientKey)
+                }
+                return
+            }
             let mtu = envelope.metadata?.packetInfo.flatMap { interfaces.mtu(interfaceIndex: $0.interfaceIndex) }
             transfers.addTask {
                 await self.transfer(request, client: client, local: local, mtu: mtu)
                 self.limiter.release(client: clientKey)
-            }
-        case .writeRequest(let request):
-            transfers.addTask {
-                var record = TransferRecord(client: client, local: local, outcome: "refused")
-                record.request = request
-                record.message = "Access violation: this server is read-only, write requests are refused"
-                await self.sendError(.accessViolation, record.message!, from: local, to: client)
-                self.log(record)
             }
         case .error:
             return  // an ERROR to the listening port has no transfer to end
