@@ -28,6 +28,7 @@ public enum Netascii {
     public struct Decoder: Sendable {
         private var pendingCarriageReturn = false
 
+        /// A decoder at the start of a stream.
         public init() {}
 
         /// Decodes one piece: CR LF becomes LF, CR NUL becomes CR; a CR before anything else is kept as is.

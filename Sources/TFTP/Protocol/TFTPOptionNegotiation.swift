@@ -21,6 +21,7 @@ public struct TFTPOptionNegotiation: Sendable, Hashable {
         /// Seconds between retransmissions when the client did not ask for `timeout`.
         public var defaultTimeout: Int
 
+        /// Caps as `[tftp]` sets them (defaults are its defaults).
         public init(maxBlockSize: Int = 65464, maxWindowSize: Int = 64, defaultTimeout: Int = 1) {
             self.maxBlockSize = maxBlockSize
             self.maxWindowSize = maxWindowSize
@@ -118,6 +119,7 @@ public struct TFTPOptionError: Error, Sendable, Hashable, CustomStringConvertibl
     /// The accepted range, or nil when the value is not a number at all.
     public let expected: ClosedRange<Int>?
 
+    /// An error about `option`; `expected` nil means the value is not a number.
     public init(option: TFTPOption, expected: ClosedRange<Int>?) {
         self.option = option
         self.expected = expected

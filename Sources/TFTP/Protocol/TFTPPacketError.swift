@@ -25,6 +25,7 @@ public struct TFTPPacketError: Error, Sendable, Hashable, CustomStringConvertibl
     /// What was wrong.
     public let kind: Kind
 
+    /// An error of `kind`.
     public init(_ kind: Kind) { self.kind = kind }
 
     public var description: String {

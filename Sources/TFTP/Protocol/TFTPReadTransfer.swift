@@ -16,7 +16,9 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
     public struct Configuration: Sendable {
         /// Bytes to send (after any netascii conversion).
         public var size: Int
+        /// Bytes per DATA block (`blksize`).
         public var blockSize: Int
+        /// Blocks per window (`windowsize`; 1 is lockstep).
         public var windowSize: Int
         /// How long to wait for an ACK before retransmitting.
         public var timeout: Instant.Duration
@@ -27,6 +29,7 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         /// Whether that OACK answers `tsize`: an ERROR instead of ACK 0 is then a size probe, not a failure.
         public var optionAckAnswersTransferSize: Bool
 
+        /// The parameters of one transfer, usually from a ``TFTPOptionNegotiation``.
         public init(
             size: Int, blockSize: Int, windowSize: Int, timeout: Instant.Duration, retries: Int,
             sendsOptionAck: Bool, optionAckAnswersTransferSize: Bool
@@ -73,12 +76,15 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         case finished
     }
 
+    /// The parameters the transfer runs with.
     public let configuration: Configuration
     /// Number of blocks in the transfer, the last one short (possibly empty).
     public let blockCount: Int
+    /// Counters so far.
     public private(set) var statistics = Statistics()
     private var state = State.idle
 
+    /// A transfer not yet started: call ``start(now:)``.
     public init(configuration: Configuration) {
         precondition(configuration.blockSize > 0 && configuration.windowSize > 0, "negotiated sizes are positive")
         self.configuration = configuration

@@ -7,12 +7,14 @@ public struct TFTPRequest: Sendable, Hashable {
     /// The options in the order sent, names lowercased; a repeated option keeps its first value.
     public var options: [TFTPOption]
 
+    /// A request for `filename` as raw bytes.
     public init(filename: [UInt8], mode: TFTPMode = .octet, options: [TFTPOption] = []) {
         self.filename = filename
         self.mode = mode
         self.options = options
     }
 
+    /// A request for `filename` as text (UTF-8 on the wire).
     public init(filename: String, mode: TFTPMode = .octet, options: [TFTPOption] = []) {
         self.init(filename: Array(filename.utf8), mode: mode, options: options)
     }
@@ -30,6 +32,7 @@ public struct TFTPOption: Sendable, Hashable, CustomStringConvertible {
     /// The value as text (numbers in decimal).
     public var value: String
 
+    /// An option `name` (send it lowercase) with `value`.
     public init(_ name: String, _ value: String) {
         self.name = name
         self.value = value

@@ -32,6 +32,7 @@ public final class StaticRoot: TFTPContentProvider {
         _ = close(rootDescriptor)
     }
 
+    /// The file at the request's path, opened confined (see ``open(relativePath:)``).
     public func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
         .file(try open(relativePath: request.path))
     }
@@ -119,7 +120,9 @@ public final class StaticRoot: TFTPContentProvider {
 
 /// The static root folder cannot be opened.
 public struct StaticRootError: Error, Sendable, CustomStringConvertible {
+    /// The root folder as configured.
     public let path: String
+    /// Why `open` failed.
     public let errno: CInt
 
     public var description: String {

@@ -17,6 +17,7 @@ public struct TFTPServerConfiguration: Sendable {
     /// Transfers in flight at once from one client IP.
     public var maxTransfersPerClient: Int
 
+    /// A configuration listening on `listen`, other values as `[tftp]`'s defaults.
     public init(
         listen: [SocketAddress], maxBlockSize: Int = 65464, maxWindowSize: Int = 64, timeout: Int = 1,
         retries: Int = 5, maxTransfers: Int = 4096, maxTransfersPerClient: Int = 64
