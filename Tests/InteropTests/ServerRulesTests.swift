@@ -81,7 +81,7 @@ struct ServerRulesTests {
         ([0, 1] + Array("a\u{1}b\0octet\0".utf8), .accessViolation, "control character"),
         ([0, 1] + Array("nothing-here\0octet\0".utf8), .fileNotFound, "File not found"),
         ([0, 2] + Array("upload\0octet\0".utf8), .accessViolation, "read-only"),
-    ])
+    ] as [([UInt8], TFTPErrorCode, String)])
     func badRequestsGetTheRightError(_ datagram: [UInt8], _ code: TFTPErrorCode, _ message: String) async throws {
         try await TFTPTestServer.with(populate: Self.populate) { server in
             try await RawPeer.with { inbox, client in
