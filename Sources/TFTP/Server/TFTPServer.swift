@@ -57,6 +57,8 @@ public final class TFTPServer: Sendable {
         let ipv4Ports = Set(configuration.listen.filter { $0.protocol == .inet }.compactMap(\.port))
         for address in configuration.listen {
             do {
+                // No SO_REUSEADDR: on UDP it would let a second server bind the same port and silently take
+                // requests from the first; a port in use must fail here, with the address named.
                 var bootstrap = DatagramBootstrap(group: group)
                     .channelOption(.receivePacketInfo, value: true)
                     .channelOption(.datagramVectorReadMessageCount, value: Self.requestsPerRead)
