@@ -29,5 +29,27 @@ public final class BackgroundProcess: @unchecked Sendable {
         return String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
+    /// Sends SIGTERM and waits up to `grace` for the process to exit by itself (then SIGKILL): how it ended, for
+    /// tests of graceful shutdown.
+    public func terminate(grace: Duration = .seconds(30)) -> Termination {
+        let pid = process.processIdentifier
+        if process.isRunning { kill(pid, SIGTERM) }
+        let polls = Int(grace.components.seconds) * 100
+        for _ in 0..<polls where process.isRunning { usleep(10_000) }
+        let killed = process.isRunning
+        if killed { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+        return Termination(
+            exitStatus: !killed && process.terminationReason == .exit ? process.terminationStatus : nil,
+            stderr: String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    /// How a process ended after ``terminate(grace:)``.
+    public struct Termination: Sendable {
+        /// The exit status, or nil when it died by a signal or had to be killed.
+        public let exitStatus: Int32?
+        public let stderr: String
+    }
+
     deinit { if process.isRunning { stop() } }
 }

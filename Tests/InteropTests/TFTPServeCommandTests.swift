@@ -1,0 +1,84 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `thinboot serve` with a `[tftp]` config, as an admin runs it: the built binary in a temporary folder.
+@Suite("thinboot serve (TFTP)", .serialized)
+struct TFTPServeCommandTests {
+    /// A folder with `thinboot.toml` listening on `listen` and a `root` holding `ready.txt`.
+    private func makeSetup(listen: String, extra: String = "") throws -> TemporaryDirectory {
+        let folder = try TemporaryDirectory("serve-tftp")
+        try folder.write("root/ready.txt", "ready\n")
+        try folder.write(
+            "thinboot.toml",
+            """
+            [tftp]
+            listen = ["\(listen)"]
+            root = "root"
+            \(extra)
+            """)
+        return folder
+    }
+
+    /// Fetches `ready.txt` with the bundled client, which resends until the just-started server answers.
+    private func waitUntilServing(port: Int) async throws {
+        let result = try await runTool(
+            try thinbootExecutable(),
+            [
+                "tftp", "get", "--port", "\(port)", "--timeout", "1", "--retries", "30", "-o", "-", "127.0.0.1",
+                "ready.txt",
+            ],
+            timeout: .seconds(60))
+        #expect(result.stdoutText == "ready\n", "\(result.stderr)")
+    }
+
+    /// A port another server holds: `serve` names the address and the reason, and exits non-zero at once.
+    @Test func bindFailureNamesTheAddressAndExitsNonZero() async throws {
+        try await TFTPTestServer.with { _ in
+        } _: { occupant in
+            let setup = try makeSetup(listen: "127.0.0.1:\(occupant.port)")
+            defer { setup.remove() }
+            let result = try await runTool(
+                try thinbootExecutable(), ["serve", "--config", setup.file("thinboot.toml")], timeout: .seconds(30))
+            #expect(!result.timedOut)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(occupant.port) for TFTP"), "\(result.stderr)")
+            #expect(result.stderr.contains("Address already in use"), "\(result.stderr)")
+        }
+    }
+
+    /// SIGTERM ends `serve` with status 0.
+    @Test func sigtermStopsWithStatusZero() async throws {
+        let port = freeLoopbackPort()
+        let setup = try makeSetup(listen: "127.0.0.1:\(port)")
+        defer { setup.remove() }
+        let server = try BackgroundProcess(
+            try thinbootExecutable(), ["serve", "--config", setup.file("thinboot.toml")])
+        try await waitUntilServing(port: port)
+        let end = server.terminate()
+        #expect(end.exitStatus == 0, "\(end.stderr)")
+        #expect(end.stderr.contains("tftp.outcome=ok"))
+    }
+
+    /// A file the server's user cannot read gets ERROR 2 and the server goes on. The tests run as root, which reads
+    /// any file, so this server runs as `nobody`.
+    @Test func unreadableFileIsAnAccessViolation() async throws {
+        let port = freeLoopbackPort()
+        let setup = try makeSetup(listen: "127.0.0.1:\(port)")
+        defer { setup.remove() }
+        let secret = try setup.write("root/secret.bin", patternBytes(count: 100))
+        #expect(chmod(secret, 0) == 0)
+        let server = try BackgroundProcess(
+            "setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", try thinbootExecutable(), "serve", "--config",
+                setup.file("thinboot.toml"),
+            ])
+        defer { server.stop() }
+        try await waitUntilServing(port: port)
+        let result = try await runTool(
+            "tftp", ["-m", "binary", "127.0.0.1", "\(port)", "-c", "get", "secret.bin", "/dev/null"])
+        #expect(result.stdoutText.contains("Error code 2: Access violation: permission denied"), "\(result.stdoutText)")
+        try await waitUntilServing(port: port)
+    }
+}
