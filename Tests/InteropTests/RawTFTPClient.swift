@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 
 /// A TFTP client that sends exactly the datagrams a test crafts (NUL bytes, unknown opcodes, chosen options, a
-/// second source port) and reports every answer as decoded fields. It is a small Python program run through
+/// second source address) and reports every answer as decoded fields. It is a small Python program run through
 /// `runTool`, so the bytes on the wire come from outside the server's process and its codec.
 enum RawTFTPClient {
     /// One datagram the server sent, decoded.
@@ -23,8 +23,6 @@ enum RawTFTPClient {
     struct Fetch: Decodable, Sendable {
         /// The server's first answer to the RRQ.
         var first: Packet
-        /// The answer a second socket got for an ACK sent to the transfer's port.
-        var stranger: Packet?
         /// What arrived after the client held back its ACK for `holdBlock`.
         var afterHold: Packet?
         /// The packet that ended the read early (an ERROR), if any.
@@ -48,18 +46,14 @@ enum RawTFTPClient {
         try await run(["kind": "send", "host": host, "port": port, "datagram": hex(datagram)])
     }
 
-    /// Reads `name` in octet mode with `options`, acknowledging every block in lockstep (a window of 1), and
-    /// optionally writes the bytes to `output`, pokes the transfer from a second port (`stranger`) or holds back the
-    /// ACK of one block once (`holdBlock`).
+    /// Reads `name` in octet mode with `options`, acknowledging every block in lockstep, and optionally holds back
+    /// the ACK of one block once (`holdBlock`) to see what the server sends without it.
     static func fetch(
-        _ name: String, options: [(String, String)] = [], host: String, port: Int, output: String? = nil,
-        stranger: Bool = false, holdBlock: Int? = nil
+        _ name: String, options: [(String, String)] = [], host: String, port: Int, holdBlock: Int? = nil
     ) async throws -> Fetch {
         var plan: [String: Any] = [
-            "kind": "fetch", "host": host, "port": port, "name": name,
-            "options": options.map { [$0.0, $0.1] }, "stranger": stranger,
+            "kind": "fetch", "host": host, "port": port, "name": name, "options": options.map { [$0.0, $0.1] },
         ]
-        if let output { plan["output"] = output }
         if let holdBlock { plan["holdBlock"] = holdBlock }
         return try await run(plan)
     }
@@ -162,11 +156,6 @@ enum RawTFTPClient {
                     if d["block"] == expected & 0xFFFF:
                         data += packet[4:]
                         expected += 1
-                        if plan["stranger"] and "stranger" not in result:
-                            t = udp()
-                            t.sendto(struct.pack("!HH", 4, d["block"]), peer)
-                            answer, _ = t.recvfrom(70000)
-                            result["stranger"] = describe(answer)
                         s.sendto(struct.pack("!HH", 4, d["block"]), peer)
                         if d["length"] < blksize:
                             break
@@ -175,8 +164,6 @@ enum RawTFTPClient {
                     break
                 packet, _ = s.recvfrom(70000)
             result["bytes"] = len(data)
-            if "output" in plan:
-                open(plan["output"], "wb").write(data)
         elif plan["kind"] == "busy":
             holder = udp(plan["holderSource"])
             holder.sendto(request(plan["name"], [("blksize", "512")]), server)
