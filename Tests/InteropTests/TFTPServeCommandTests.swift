@@ -47,6 +47,26 @@ struct TFTPServeCommandTests {
         }
     }
 
+    /// Port 69 without privileges: the error says what is needed.
+    @Test func privilegedPortNamesWhatItNeeds() async throws {
+        let firstUnprivileged = try String(
+            contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
+        try #require(Int(firstUnprivileged.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 69)
+        let setup = try makeSetup(listen: "127.0.0.1:69")
+        defer { setup.remove() }
+        let result = try await runTool(
+            "setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", try thinbootExecutable(), "serve", "--config",
+                setup.file("thinboot.toml"),
+            ], timeout: .seconds(30))
+        #expect(result.status != 0 && !result.timedOut)
+        #expect(
+            result.stderr.contains(
+                "cannot listen on 127.0.0.1:69 for TFTP: Permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+            ), "\(result.stderr)")
+    }
+
     /// SIGTERM ends `serve` with status 0.
     @Test func sigtermStopsWithStatusZero() async throws {
         let port = freeLoopbackPort()
