@@ -80,6 +80,25 @@ struct TFTPServeCommandTests {
         #expect(end.stderr.contains("tftp.outcome=ok"))
     }
 
+    /// A client that vanished after negotiating `timeout 255` does not hold SIGTERM for minutes: after the grace
+    /// period its transfer is cut (`server stopped`) and `serve` still exits 0.
+    @Test func sigtermCutsAVanishedClientsTransferAfterTheGrace() async throws {
+        let port = freeLoopbackPort()
+        let setup = try makeSetup(listen: "127.0.0.1:\(port)")
+        defer { setup.remove() }
+        let server = try BackgroundProcess(
+            try thinbootExecutable(), ["serve", "--config", setup.file("thinboot.toml")])
+        try await waitUntilServing(port: port)
+        let answer = try await RawTFTPClient.send(
+            RawTFTPClient.readRequest(Array("ready.txt".utf8), options: [("timeout", "255")]), host: "127.0.0.1",
+            port: port)
+        #expect(answer.op == "OACK")
+        // The client is gone (its socket closed); the server would wait 255 s per resend.
+        let end = server.terminate(grace: .seconds(60))
+        #expect(end.exitStatus == 0, "\(end.stderr)")
+        #expect(end.stderr.contains("tftp.outcome=server stopped"), "\(end.stderr)")
+    }
+
     /// A file the server's user cannot read gets ERROR 2 and the server goes on. The tests run as root, which reads
     /// any file, so this server runs as `nobody`.
     @Test func unreadableFileIsAnAccessViolation() async throws {
