@@ -75,7 +75,7 @@ struct TFTPServeCommandTests {
         let server = try BackgroundProcess(
             try thinbootExecutable(), ["serve", "--config", setup.file("thinboot.toml")])
         try await waitUntilServing(port: port)
-        let end = server.terminate()
+        let end = await server.terminate()
         #expect(end.exitStatus == 0, "\(end.stderr)")
         #expect(end.stderr.contains("tftp.outcome=ok"))
     }
@@ -94,7 +94,7 @@ struct TFTPServeCommandTests {
             port: port)
         #expect(answer.op == "OACK")
         // The client is gone (its socket closed); the server would wait 255 s per resend.
-        let end = server.terminate(grace: .seconds(60))
+        let end = await server.terminate(grace: .seconds(60))
         #expect(end.exitStatus == 0, "\(end.stderr)")
         #expect(end.stderr.contains("tftp.outcome=server stopped"), "\(end.stderr)")
     }

@@ -9,6 +9,9 @@ struct TFTPTestServer {
     let port: Int
     let host: String
 
+    /// Where in-process servers run (see ``DispatchTaskExecutor``).
+    private static let executor = DispatchTaskExecutor(label: "thinboot.tftp.test-server")
+
     /// Starts a server on `host` port 0 over a fresh root filled by `populate`, runs `body`, then cancels the server
     /// and removes the root.
     static func with(
@@ -28,7 +31,8 @@ struct TFTPTestServer {
             configuration: configuration, provider: try StaticRoot(path: root.path), logger: logger)
         let instance = TFTPTestServer(root: root, port: server.localAddresses[0].port!, host: host)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
+            // Off the cooperative pool, so suites computing in parallel never delay the server's answers.
+            group.addTask(executorPreference: Self.executor) { try await server.run() }
             defer { group.cancelAll() }
             try await body(instance)
         }

@@ -30,8 +30,15 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     /// Sends SIGTERM and waits up to `grace` for the process to exit by itself (then SIGKILL): how it ended, for
-    /// tests of graceful shutdown.
-    public func terminate(grace: Duration = .seconds(30)) -> Termination {
+    /// tests of graceful shutdown. The wait runs on a Dispatch thread: blocking one of the two threads of Swift's
+    /// cooperative pool for seconds would starve servers that other tests run in this process.
+    public func terminate(grace: Duration = .seconds(30)) async -> Termination {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.terminateBlocking(grace: grace)) }
+        }
+    }
+
+    private func terminateBlocking(grace: Duration) -> Termination {
         let pid = process.processIdentifier
         if process.isRunning { kill(pid, SIGTERM) }
         let polls = Int(grace.components.seconds) * 100
