@@ -71,7 +71,10 @@ let package = Package(
             ]
         ),
         // Shared by the test targets: running real peers with a time limit, temp folders, digests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "TFTPTests",
             dependencies: ["TFTP", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]

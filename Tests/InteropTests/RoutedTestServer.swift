@@ -1,7 +1,5 @@
 import Foundation
-import Logging
 import NIOCore
-import Synchronization
 import TFTP
 import TestSupport
 import Thinboot
@@ -31,7 +29,7 @@ struct RoutedTestServer {
     ) async throws {
         let config = try ThinbootConfig.load(path: configFile)
         let tftp = config.tftp!
-        let log = LogRecord()
+        let log = LogRecord(level: .info)
         let router = try Router.make(config: config, tftp: tftp, logger: log.logger)
         let server = try await TFTPServer.bind(
             configuration: TFTPServerConfiguration(listen: [try SocketAddress(ipAddress: "127.0.0.1", port: 0)]),
@@ -53,33 +51,3 @@ struct RoutedTestServer {
     }
 }
 
-/// Every log line, as `level message key=value…`.
-final class LogRecord: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var logger: Logger {
-        var logger = Logger(label: "test") { _ in RecordingHandler(record: self) }
-        logger.logLevel = .info
-        return logger
-    }
-
-    func matching(_ text: String) -> [String] { lines.withLock { $0 }.filter { $0.contains(text) } }
-}
-
-struct RecordingHandler: LogHandler {
-    let record: LogRecord
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        record.lines.withLock {
-            $0.append(([event.level.rawValue, "\(event.message)"] + fields).joined(separator: " "))
-        }
-    }
-}

@@ -28,7 +28,7 @@ import Testing
 
         try directory.write("route.lua", "return function(req)\n  return 'broken' +\nend\n")
         for _ in 0..<4 { #expect(try await pool.run(script: script, argument: .nil) == .bytes(Array("good".utf8))) }
-        let reports = log.messages.withLock { $0 }.filter { $0.contains("does not compile") }
+        let reports = log.lines.filter { $0.contains("does not compile") }
         #expect(reports.count == 1, "\(reports)")
         #expect(reports.first?.contains("line=3") == true, "\(reports)")
         #expect(reports.first?.contains("script=\(script)") == true, "\(reports)")

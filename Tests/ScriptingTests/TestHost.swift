@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Scripting
 import Synchronization
 
@@ -47,27 +46,3 @@ final class TestHost: ScriptHost {
     }
 }
 
-/// Every log message, so tests can check what an admin would read.
-final class LogRecord: Sendable {
-    let messages = Mutex<[String]>([])
-
-    var logger: Logger { Logger(label: "test") { _ in CapturingLogHandler(record: self) } }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let record: LogRecord
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        record.messages.withLock {
-            $0.append(([event.level.rawValue, "\(event.message)"] + fields).joined(separator: " "))
-        }
-    }
-}

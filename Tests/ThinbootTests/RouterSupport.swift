@@ -1,8 +1,6 @@
 import Foundation
-import Logging
 import NIOCore
 import Scripting
-import Synchronization
 import TFTP
 import TestSupport
 import Testing
@@ -27,29 +25,6 @@ struct FolderFiles: ConfinedFiles {
     }
 }
 
-/// Every log line, to check what an admin reads.
-final class LogRecord: Sendable {
-    let lines = Mutex<[String]>([])
-    var logger: Logger { Logger(label: "test") { _ in RecordingHandler(record: self) } }
-}
-
-struct RecordingHandler: LogHandler {
-    let record: LogRecord
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        record.lines.withLock {
-            $0.append(([event.level.rawValue, "\(event.message)"] + fields).joined(separator: " "))
-        }
-    }
-}
 
 /// A router over a config file, as `serve` builds it but with folder stand-ins and a fake neighbour table.
 func makeRouter(

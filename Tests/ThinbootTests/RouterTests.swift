@@ -172,7 +172,7 @@ import Testing
         }
         #expect(refusal?.code == .notDefined)
         #expect(refusal?.message == "Script error")
-        let lines = log.lines.withLock { $0 }.filter { $0.contains("route script failed") }
+        let lines = log.lines.filter { $0.contains("route script failed") }
         #expect(lines.count == 1)
         #expect(lines.first?.contains("line=3") == true, "\(lines)")
         #expect(lines.first?.contains("script=\(directory.path)/fail.lua") == true, "\(lines)")
