@@ -30,9 +30,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Batch receive with packet info and segmented sends for the TFTP transfer engine.
+        .target(name: "CTFTPShims"),
         .target(
             name: "TFTP",
             dependencies: [
+                "CTFTPShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

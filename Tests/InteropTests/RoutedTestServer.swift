@@ -50,4 +50,3 @@ struct RoutedTestServer {
             ["tftp", "get", "--port", "\(port)", "--blksize", "1408", "--tsize", "-o", file, "127.0.0.1", path])
     }
 }
-

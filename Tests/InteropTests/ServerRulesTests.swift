@@ -68,20 +68,21 @@ struct ServerRulesTests {
         }
     }
 
-    @Test(arguments: [
-        (
-            [UInt8]([0, 1]) + Array("two-blocks.bin\0mail\0".utf8), TFTPErrorCode.illegalOperation,
-            "unsupported mode"
-        ),
-        ([0, 1] + Array("two-blocks.bin".utf8), .illegalOperation, "without terminating NUL"),
-        ([0, 9, 1, 2], .illegalOperation, "unknown opcode 9"),
-        ([0, 4, 0, 1], .illegalOperation, "expected a read request"),
-        ([0, 1] + Array("two-blocks.bin\0octet\0blksize\04\0".utf8), .optionNegotiationFailed, "blksize"),
-        ([0, 1] + Array("two-blocks.bin\0octet\0timeout\0999\0".utf8), .optionNegotiationFailed, "timeout"),
-        ([0, 1] + Array("a\u{1}b\0octet\0".utf8), .accessViolation, "control character"),
-        ([0, 1] + Array("nothing-here\0octet\0".utf8), .fileNotFound, "File not found"),
-        ([0, 2] + Array("upload\0octet\0".utf8), .accessViolation, "read-only"),
-    ] as [([UInt8], TFTPErrorCode, String)])
+    @Test(
+        arguments: [
+            (
+                [UInt8]([0, 1]) + Array("two-blocks.bin\0mail\0".utf8), TFTPErrorCode.illegalOperation,
+                "unsupported mode"
+            ),
+            ([0, 1] + Array("two-blocks.bin".utf8), .illegalOperation, "without terminating NUL"),
+            ([0, 9, 1, 2], .illegalOperation, "unknown opcode 9"),
+            ([0, 4, 0, 1], .illegalOperation, "expected a read request"),
+            ([0, 1] + Array("two-blocks.bin\0octet\0blksize\04\0".utf8), .optionNegotiationFailed, "blksize"),
+            ([0, 1] + Array("two-blocks.bin\0octet\0timeout\0999\0".utf8), .optionNegotiationFailed, "timeout"),
+            ([0, 1] + Array("a\u{1}b\0octet\0".utf8), .accessViolation, "control character"),
+            ([0, 1] + Array("nothing-here\0octet\0".utf8), .fileNotFound, "File not found"),
+            ([0, 2] + Array("upload\0octet\0".utf8), .accessViolation, "read-only"),
+        ] as [([UInt8], TFTPErrorCode, String)])
     func badRequestsGetTheRightError(_ datagram: [UInt8], _ code: TFTPErrorCode, _ message: String) async throws {
         try await TFTPTestServer.with(populate: Self.populate) { server in
             try await RawPeer.with { inbox, client in

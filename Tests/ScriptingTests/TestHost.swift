@@ -45,4 +45,3 @@ final class TestHost: ScriptHost {
         return "\(root)/\(path)"
     }
 }
-

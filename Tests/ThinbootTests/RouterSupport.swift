@@ -25,7 +25,6 @@ struct FolderFiles: ConfinedFiles {
     }
 }
 
-
 /// A router over a config file, as `serve` builds it but with folder stand-ins and a fake neighbour table.
 func makeRouter(
     configFile: String, neighbours: @escaping @Sendable (String) -> MACAddress? = { _ in nil },

@@ -32,6 +32,12 @@ public final class StaticRoot: TFTPContentProvider {
         _ = close(rootDescriptor)
     }
 
+    /// The file at the request's path, opened confined (see ``open(relativePath:)``): a few `openat` calls, cheap
+    /// enough for the event loop.
+    public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
+        .file(try open(relativePath: request.path))
+    }
+
     /// The file at the request's path, opened confined (see ``open(relativePath:)``).
     public func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
         .file(try open(relativePath: request.path))

@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 
 /// What the one log line of a request says: who asked what, what was granted, how it went.
-struct TransferRecord {
+struct TransferRecord: Sendable {
     var client: SocketAddress
     var local: SocketAddress
     var request: TFTPRequest?

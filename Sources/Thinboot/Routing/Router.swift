@@ -34,6 +34,16 @@ public final class Router: TFTPContentProvider {
         self.logger = logger
     }
 
+    /// A static file, or a script's answer still cached for this client; nil when a script must run.
+    public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
+        let ip = request.client.ipAddress ?? "?"
+        if let loaderArch = arch.arch(forLoaderPath: request.path) {
+            clients.remember(arch: loaderArch, for: ip)
+        }
+        guard firstRoute(for: request.path) != nil else { return .file(try root.open(relativePath: request.path)) }
+        return generated.bytes(ip: ip, path: request.path).map { .bytes($0) }
+    }
+
     public func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
         let ip = request.client.ipAddress ?? "?"
         if let loaderArch = arch.arch(forLoaderPath: request.path) {

@@ -1,0 +1,35 @@
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension SocketAddress {
+    /// The address the kernel reported in `storage` (IPv4 or IPv6), or nil for another family.
+    init?(storage: sockaddr_storage) {
+        var copy = storage
+        switch CInt(storage.ss_family) {
+        case AF_INET:
+            self = withUnsafePointer(to: &copy) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee) }
+            }
+        case AF_INET6:
+            self = withUnsafePointer(to: &copy) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee) }
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// The address as a `sockaddr_storage`, for comparing with what the kernel reports.
+    var storage: sockaddr_storage {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { target in
+            withSockAddr { address, length in
+                target.copyMemory(from: UnsafeRawBufferPointer(start: address, count: min(length, target.count)))
+            }
+        }
+        return storage
+    }
+}

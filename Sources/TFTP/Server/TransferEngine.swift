@@ -1,0 +1,323 @@
+import CTFTPShims
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One thread running TFTP: it reads requests from the listening sockets it shares with the other engines, and
+/// runs every transfer it starts on that transfer's own socket, with one epoll set and one heap of
+/// retransmission deadlines.
+///
+/// Why not a channel per transfer on SwiftNIO: a transfer of a small file lives for two round trips, and NIO's
+/// channel setup and teardown (bootstrap futures, pipeline, four epoll changes) measured about 55 µs of CPU per
+/// transfer, three times dnsmasq's whole cost. Here a transfer costs its socket, one `epoll_ctl`, its sends and
+/// receives, and a few objects.
+///
+/// Everything but ``post(_:)`` and ``wake`` runs on the engine's thread; other threads hand it work through
+/// ``post(_:)``, which is why the unchecked `Sendable` is sound.
+final class TransferEngine: @unchecked Sendable {
+    /// Datagrams read per system call on a listening socket.
+    static let requestsPerRead = 32
+    /// Bytes per datagram slot on a listening socket: an RRQ is at most 512 bytes (RFC 2347); anything longer is
+    /// refused anyway, and a slot of 2 KiB keeps it recognisable as too long rather than cut.
+    static let requestSlotSize = 2048
+    /// Batches read from one listener before the engine turns to its transfers again.
+    private static let batchesPerWake = 4
+    /// Segments per segmented write (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels).
+    private static let maximumSegments = 64
+    /// A segmented write is one UDP datagram to the kernel: it must fit 64 KiB with the IP and UDP headers.
+    private static let maximumSegmentedBytes = 65_000
+
+    private let poll: EventPoll
+    private let dispatcher: RequestDispatcher
+    private let logger: Logger
+    private let inbox = NIOLockedValueBox<[@Sendable (TransferEngine) -> Void]>([])
+    private var running = true
+    private var transfers: [CInt: ActiveTransfer] = [:]
+    private var deadlines = DeadlineHeap()
+    private var nextSerial: UInt64 = 0
+    /// Listening sockets (descriptor → bound address), shared with the other engines until dropped.
+    private var listeners: [CInt: SocketAddress] = [:]
+    private let listening: ListeningSockets
+    private let requestBuffer: UnsafeMutableRawBufferPointer
+    private let requestInfo: UnsafeMutablePointer<ctftp_datagram>
+    /// Where a transfer socket's datagrams land: an ACK is 4 bytes, an ERROR at most a block.
+    private let receiveBuffer: UnsafeMutableRawBufferPointer
+
+    init(listening: ListeningSockets, dispatcher: RequestDispatcher, logger: Logger) throws(EngineError) {
+        poll = try EventPoll()
+        self.listening = listening
+        self.dispatcher = dispatcher
+        self.logger = logger
+        for (descriptor, address) in zip(listening.descriptors, listening.addresses) {
+            try poll.add(descriptor, exclusive: true)
+            listeners[descriptor] = address
+        }
+        requestBuffer = .allocate(byteCount: Self.requestsPerRead * Self.requestSlotSize, alignment: 16)
+        requestInfo = .allocate(capacity: Self.requestsPerRead)
+        receiveBuffer = .allocate(byteCount: 65_536, alignment: 16)
+    }
+
+    deinit {
+        requestBuffer.deallocate()
+        requestInfo.deallocate()
+        receiveBuffer.deallocate()
+    }
+
+    /// Starts the engine's thread.
+    func start(name: String) throws(EngineError) {
+        try EngineThread.spawn(name: name) { self.loop() }
+    }
+
+    /// Runs `work` on the engine's thread, soon.
+    func post(_ work: @escaping @Sendable (TransferEngine) -> Void) {
+        inbox.withLockedValue { $0.append(work) }
+        poll.wake()
+    }
+
+    /// Ends the thread once the work posted before has run; transfers still in flight are cut.
+    func stop() {
+        post { engine in engine.running = false }
+    }
+
+    // MARK: On the engine's thread
+
+    private func loop() {
+        let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: 256)
+        defer { events.deallocate() }
+        while running {
+            let ready = poll.wait(into: events, timeoutMilliseconds: millisecondsToNextDeadline())
+            for index in 0..<ready {
+                let descriptor = events[index].data.fd
+                if let transfer = transfers[descriptor] {
+                    receiveFromClient(transfer)
+                } else if let bound = listeners[descriptor] {
+                    receiveRequests(descriptor, bound: bound)
+                } else if descriptor == poll.wakeDescriptor {
+                    poll.drainWakes()
+                    runInbox()
+                }
+            }
+            fireDueTimers()
+        }
+        dropListeners()
+        cutTransfers()
+    }
+
+    private func runInbox() {
+        let work = inbox.withLockedValue { pending in
+            defer { pending = [] }
+            return pending
+        }
+        for item in work { item(self) }
+    }
+
+    private func millisecondsToNextDeadline() -> CInt {
+        guard let earliest = deadlines.earliest else { return -1 }
+        let (seconds, attoseconds) = ContinuousClock.now.duration(to: earliest).components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return CInt(clamping: max(0, milliseconds))
+    }
+
+    private func receiveRequests(_ descriptor: CInt, bound: SocketAddress) {
+        for _ in 0..<Self.batchesPerWake {
+            let count = Int(
+                ctftp_receive_batch(
+                    descriptor, requestBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Self.requestSlotSize,
+                    requestInfo, CInt(Self.requestsPerRead)))
+            guard count > 0 else {
+                if count < 0 { logger.debug("tftp listener error", metadata: ["error": "\(errno)"]) }
+                return
+            }
+            for index in 0..<count {
+                let info = requestInfo[index]
+                let bytes = UnsafeRawBufferPointer(
+                    start: requestBuffer.baseAddress! + index * Self.requestSlotSize,
+                    count: min(info.length, Self.requestSlotSize))
+                guard let client = SocketAddress(storage: info.peer) else { continue }
+                var local = info.has_local != 0 ? SocketAddress(storage: info.local) ?? bound : bound
+                local.port = 0
+                dispatcher.dispatch(
+                    ByteBuffer(bytes: bytes), client: client, local: local,
+                    interfaceIndex: info.has_local != 0 ? Int(info.interface_index) : nil, engine: self)
+            }
+            guard count == Self.requestsPerRead else { return }
+        }
+    }
+
+    /// Starts a transfer on a new socket bound to `local`, port 0; `onEnd` runs on this thread when it ends.
+    func begin(
+        local: SocketAddress, client: SocketAddress, machine: ActiveTransfer.Machine, source: TransferSource,
+        optionAck: ByteBuffer?, onEnd: @escaping (TransferEnd) -> Void
+    ) {
+        let descriptor: CInt
+        do throws(EngineError) {
+            descriptor = try Self.transferSocket(bound: local)
+            do throws(EngineError) {
+                try poll.add(descriptor)
+            } catch {
+                _ = close(descriptor)
+                throw error
+            }
+        } catch {
+            onEnd(TransferEnd(outcome: "server error", statistics: .init(), message: error.description))
+            return
+        }
+        nextSerial += 1
+        let transfer = ActiveTransfer(
+            descriptor: descriptor, serial: nextSerial, machine: machine, client: client, source: source,
+            optionAck: optionAck, onEnd: onEnd)
+        transfers[descriptor] = transfer
+        perform(transfer.machine.start(now: .now), on: transfer)
+    }
+
+    private static func transferSocket(bound local: SocketAddress) throws(EngineError) -> CInt {
+        let family = local.protocol == .inet6 ? AF_INET6 : AF_INET
+        let descriptor = socket(
+            family, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw EngineError(call: "socket", errno: errno) }
+        guard local.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else {
+            let error = errno
+            _ = close(descriptor)
+            throw EngineError(call: "bind", errno: error)
+        }
+        return descriptor
+    }
+
+    private func receiveFromClient(_ transfer: ActiveTransfer) {
+        var peer = sockaddr_storage()
+        var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let received = withUnsafeMutablePointer(to: &peer) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                recvfrom(
+                    transfer.descriptor, receiveBuffer.baseAddress, receiveBuffer.count, CInt(MSG_DONTWAIT), address,
+                    &peerLength)
+            }
+        }
+        // Nothing there (another engine's stale event), or an ICMP error surfacing: the timer covers both.
+        guard received >= 0 else { return }
+        let bytes = UnsafeRawBufferPointer(start: receiveBuffer.baseAddress, count: received)
+        guard transfer.isClient(peer) else {
+            answerStranger(bytes, peer: peer, on: transfer)
+            return
+        }
+        // The common case, an ACK, without building a packet.
+        if received == 4, bytes[0] == 0, bytes[1] == UInt8(TFTPOpcode.ack.rawValue) {
+            let block = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
+            perform(transfer.machine.ackReceived(block: block, now: .now), on: transfer)
+            return
+        }
+        switch try? TFTPPacket(decoding: ByteBuffer(bytes: bytes)) {
+        case .ack(let block):
+            perform(transfer.machine.ackReceived(block: block, now: .now), on: transfer)
+        case .error(_, let message):
+            transfer.peerMessage = message
+            perform(transfer.machine.errorReceived(), on: transfer)
+        default:
+            break  // anything else from the client is noise; the timer covers a client that lost track
+        }
+    }
+
+    private func answerStranger(_ bytes: UnsafeRawBufferPointer, peer: sockaddr_storage, on transfer: ActiveTransfer) {
+        // Never answer an ERROR with an ERROR: two confused peers would ping-pong forever.
+        if bytes.count >= 2, bytes[0] == 0, bytes[1] == UInt8(TFTPOpcode.error.rawValue) { return }
+        let packet = TFTPPacket.error(code: .unknownTransferID, message: "Unknown transfer ID").encoded()
+        packet.withUnsafeReadableBytes { transfer.send($0, to: peer) }
+    }
+
+    private func perform(_ action: ActiveTransfer.Machine.Action, on transfer: ActiveTransfer) {
+        switch action {
+        case .sendOptionAck(let deadline):
+            transfer.optionAck?.withUnsafeReadableBytes { transfer.send($0) }
+            arm(transfer, at: deadline)
+        case .sendBlocks(let blocks, let deadline):
+            guard sendBlocks(blocks, of: transfer) else { return }
+            arm(transfer, at: deadline)
+        case .scheduleTimeout(let deadline):
+            arm(transfer, at: deadline)
+        case .doNothing:
+            break
+        case .finish(let outcome):
+            finish(transfer, outcome: outcome.rawValue, message: transfer.peerMessage)
+        }
+    }
+
+    /// Sends a window; false when the file no longer has its bytes (the transfer then ended with an ERROR).
+    private func sendBlocks(_ blocks: ClosedRange<Int>, of transfer: ActiveTransfer) -> Bool {
+        let blockSize = transfer.machine.configuration.blockSize
+        let stride = TransferSource.headerSize + blockSize
+        transfer.windowBuffer.clear(minimumCapacity: blocks.count * stride)
+        guard transfer.source.writeDatagrams(blocks, blockSize: blockSize, into: &transfer.windowBuffer) else {
+            let message = "File changed during transfer"
+            TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
+                transfer.send($0)
+            }
+            finish(transfer, outcome: "server error", message: message)
+            return false
+        }
+        // The buffer holds the window as header, payload, header, payload…, each datagram `stride` bytes apart and
+        // only the transfer's last one shorter: exactly the layout UDP segmentation offload cuts by itself.
+        transfer.windowBuffer.withUnsafeReadableBytes { window in
+            var offset = 0
+            var next = blocks.lowerBound
+            while next <= blocks.upperBound {
+                let perWrite =
+                    transfer.useSegmentation
+                    ? max(1, min(Self.maximumSegments, Self.maximumSegmentedBytes / stride)) : 1
+                let last = min(next + perWrite - 1, blocks.upperBound)
+                let length =
+                    (last - next) * stride + TransferSource.headerSize + transfer.machine.byteRange(ofBlock: last).count
+                let datagrams = UnsafeRawBufferPointer(rebasing: window[offset..<offset + length])
+                if last > next, !transfer.sendSegmented(datagrams, segment: stride) {
+                    // No UDP_SEGMENT on this kernel or route: datagram by datagram from now on.
+                    transfer.useSegmentation = false
+                    continue
+                }
+                if last == next { transfer.send(datagrams) }
+                offset += (last - next + 1) * stride
+                next = last + 1
+            }
+        }
+        return true
+    }
+
+    /// Keeps at most one deadline per transfer in the heap: an earlier one that fires before the current deadline
+    /// just re-arms itself (the machine answers `scheduleTimeout`), which is cheaper than replacing it on every ACK.
+    private func arm(_ transfer: ActiveTransfer, at deadline: ContinuousClock.Instant) {
+        guard !transfer.timerArmed else { return }
+        transfer.timerArmed = true
+        deadlines.insert(.init(deadline: deadline, descriptor: transfer.descriptor, serial: transfer.serial))
+    }
+
+    private func fireDueTimers() {
+        let now = ContinuousClock.now
+        while let entry = deadlines.popDue(now: now) {
+            guard let transfer = transfers[entry.descriptor], transfer.serial == entry.serial else { continue }
+            transfer.timerArmed = false
+            perform(transfer.machine.timerFired(now: now), on: transfer)
+        }
+    }
+
+    private func finish(_ transfer: ActiveTransfer, outcome: String, message: String?) {
+        transfers[transfer.descriptor] = nil
+        transfer.end(outcome: outcome, message: message)
+    }
+
+    /// Ends every transfer in flight as `server stopped` (the server is being cancelled).
+    func cutTransfers() {
+        let all = transfers.values
+        transfers = [:]
+        for transfer in all { transfer.end(outcome: "server stopped", message: nil) }
+    }
+
+    /// Stops reading the listening sockets; the last engine to let go closes them.
+    func dropListeners() {
+        guard !listeners.isEmpty else { return }
+        for descriptor in listeners.keys { poll.remove(descriptor) }
+        listeners = [:]
+        listening.release()
+    }
+}

@@ -1,0 +1,141 @@
+import Logging
+import NIOCore
+
+/// Turns a read request into a running transfer: takes a slot, asks the provider, negotiates the options, binds
+/// the transfer's socket on the ``TransferEngine`` that read the request, and writes the one log line when it
+/// ends. Refusals go out as one ERROR from a new port of the address the request was sent to.
+final class TransferLauncher: Sendable {
+    private let configuration: TFTPServerConfiguration
+    private let provider: any TFTPContentProvider
+    private let logger: Logger
+    private let transfers: TransferRegistry
+    private let interfaces = InterfaceMTU()
+
+    init(
+        configuration: TFTPServerConfiguration, provider: any TFTPContentProvider, logger: Logger,
+        transfers: TransferRegistry
+    ) {
+        self.configuration = configuration
+        self.provider = provider
+        self.logger = logger
+        self.transfers = transfers
+    }
+
+    /// Starts serving `request`; called on `engine`'s thread, where the transfer then runs.
+    func start(
+        _ request: TFTPRequest, client: SocketAddress, local: SocketAddress, interfaceIndex: Int?,
+        on engine: TransferEngine
+    ) {
+        var record = TransferRecord(client: client, local: local, outcome: "ok")
+        record.request = request
+        let slot = client.ipAddress ?? ""
+        guard transfers.acquire(client: slot) else {
+            refuse(TFTPRefusal(code: .notDefined, message: "server busy", outcome: "busy"), record: record)
+            return
+        }
+        let mtu = interfaceIndex.flatMap { interfaces.mtu(interfaceIndex: $0) }
+        do throws(TFTPRefusal) {
+            let path = try TFTPPath.normalise(request.filename)
+            record.path = path
+            var options: [String: String] = [:]
+            for option in request.options { options[option.name] = option.value }
+            let read = TFTPReadRequest(path: path, mode: request.mode, options: options, client: client, local: local)
+            if let content = try provider.immediateContent(for: read) {
+                try launch(content, request: request, record: record, mtu: mtu, slot: slot, on: engine)
+                return
+            }
+            let pending = record
+            Task {
+                do throws(TFTPRefusal) {
+                    let content = try await provider.content(for: read)
+                    engine.post { engine in
+                        do throws(TFTPRefusal) {
+                            try self.launch(
+                                content, request: request, record: pending, mtu: mtu, slot: slot, on: engine)
+                        } catch {
+                            self.refuse(error, record: pending, slot: slot)
+                        }
+                    }
+                } catch {
+                    self.refuse(error, record: pending, slot: slot)
+                }
+            }
+        } catch {
+            refuse(error, record: record, slot: slot)
+        }
+    }
+
+    /// Negotiates and starts the transfer on `engine`, which sends the first packet at once.
+    private func launch(
+        _ content: TFTPContent, request: TFTPRequest, record pending: TransferRecord, mtu: Int?, slot: String,
+        on engine: TransferEngine
+    ) throws(TFTPRefusal) {
+        let source = try TransferSource(content, mode: request.mode)
+        let negotiation: TFTPOptionNegotiation
+        do {
+            negotiation = try TFTPOptionNegotiation(
+                requested: request.options, limits: configuration.negotiationLimits,
+                pathBlockSizeLimit: mtu.map {
+                    TFTPOptionNegotiation.blockSizeLimit(mtu: $0, ipv6: pending.local.protocol == .inet6)
+                },
+                transferSize: source.size)
+        } catch {
+            throw error.refusal
+        }
+        var record = pending
+        record.granted = negotiation.acknowledged
+        record.bytes = source.size
+        // Cancelled while a script ran: the transfer never starts.
+        guard !transfers.isStopped else {
+            finish(record, end: TransferEnd(outcome: "server stopped", statistics: .init()), slot: slot)
+            return
+        }
+        let machine = ActiveTransfer.Machine(
+            configuration: .init(
+                size: source.size, blockSize: negotiation.blockSize, windowSize: negotiation.windowSize,
+                timeout: .seconds(negotiation.timeout), retries: configuration.retries,
+                sendsOptionAck: !negotiation.acknowledged.isEmpty,
+                optionAckAnswersTransferSize: negotiation.answersTransferSize))
+        let optionAck =
+            negotiation.acknowledged.isEmpty ? nil : TFTPPacket.optionAck(negotiation.acknowledged).encoded()
+        let started = record
+        engine.begin(
+            local: record.local, client: record.client, machine: machine, source: source, optionAck: optionAck
+        ) { end in
+            self.finish(started, end: end, slot: slot)
+        }
+    }
+
+    private func finish(_ record: TransferRecord, end: TransferEnd, slot: String) {
+        var record = record
+        record.outcome = end.outcome
+        record.message = end.message
+        record.blocks = end.statistics.blocksSent
+        record.retransmits = end.statistics.retransmissions
+        if end.outcome != "ok" { record.bytes = end.statistics.bytesAcknowledged }
+        log(record)
+        transfers.release(client: slot)
+    }
+
+    /// Answers with one ERROR and logs the request; `slot`, when given, is released.
+    func refuse(_ refusal: TFTPRefusal, record: TransferRecord, slot: String? = nil) {
+        var record = record
+        record.outcome = refusal.outcome
+        record.message = refusal.message
+        do {
+            try OneShotDatagram.send(
+                TFTPPacket.error(code: refusal.code, message: refusal.message).encoded(), from: record.local,
+                to: record.client)
+        } catch {
+            logger.warning(
+                "cannot send TFTP error",
+                metadata: ["tftp.peer": "\(TFTPServer.describe(record.client))", "error": "\(error)"])
+        }
+        log(record)
+        if let slot { transfers.release(client: slot) }
+    }
+
+    private func log(_ record: TransferRecord) {
+        logger.info("tftp transfer", metadata: record.metadata)
+    }
+}
