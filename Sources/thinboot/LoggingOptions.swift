@@ -1,16 +1,18 @@
 import ArgumentParser
 import Logging
+import Thinboot
 
 /// `--log-level`, shared by every command that logs.
 struct LoggingOptions: ParsableArguments {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
-    /// Sends every log line to stderr (one line per event, metadata as key=value) and returns the root logger.
+    /// Sends every log line to stderr (one line per event, logfmt: see ``LineLogHandler``) and returns the root
+    /// logger.
     func bootstrap(label: String) -> Logger {
         let level = logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LineLogHandler(label: label)
             handler.logLevel = level
             return handler
         }

@@ -96,7 +96,7 @@ struct TFTPServeCommandTests {
         // The client is gone (its socket closed); the server would wait 255 s per resend.
         let end = await server.terminate(grace: .seconds(60))
         #expect(end.exitStatus == 0, "\(end.stderr)")
-        #expect(end.stderr.contains("tftp.outcome=server stopped"), "\(end.stderr)")
+        #expect(end.stderr.contains("tftp.outcome=\"server stopped\""), "\(end.stderr)")
     }
 
     /// A file the server's user cannot read gets ERROR 2 and the server goes on. The tests run as root, which reads

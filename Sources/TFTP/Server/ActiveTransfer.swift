@@ -22,6 +22,8 @@ final class ActiveTransfer {
     let optionAck: ByteBuffer?
     /// Reused for every window: header, payload, header, payload… as UDP segmentation cuts it.
     var windowBuffer = ByteBuffer()
+    /// File bytes read ahead, for transfers whose windows are small (see ``ReadAhead``).
+    let readAhead: ReadAhead?
     /// Whether a deadline of this transfer is in the engine's heap (at most one is).
     var timerArmed = false
     /// Whether windows go out as segmented writes (UDP GSO): one kernel pass per window instead of one per block.
@@ -41,6 +43,14 @@ final class ActiveTransfer {
         self.client = client
         self.clientStorage = client.storage
         self.source = source
+        let configuration = machine.configuration
+        if case .file = source,
+            ReadAhead.pays(size: configuration.size, windowBytes: configuration.windowSize * configuration.blockSize)
+        {
+            readAhead = ReadAhead()
+        } else {
+            readAhead = nil
+        }
         self.optionAck = optionAck
         self.onEnd = onEnd
     }
@@ -56,9 +66,7 @@ final class ActiveTransfer {
     /// Sends one datagram to the client; a failure (ICMP port unreachable surfacing as ECONNREFUSED, a full
     /// buffer) is left to the retransmission timer.
     func send(_ bytes: UnsafeRawBufferPointer) {
-        _ = client.withSockAddr { address, length in
-            sendto(descriptor, bytes.baseAddress, bytes.count, CInt(MSG_DONTWAIT), address, socklen_t(length))
-        }
+        send(bytes, to: clientStorage)
     }
 
     /// Whether `sender` is the client (same address and port).
@@ -67,24 +75,33 @@ final class ActiveTransfer {
             && SocketAddressBytes.port(of: sender) == SocketAddressBytes.port(of: clientStorage)
     }
 
-    /// Sends one datagram to someone else than the client (ERROR 5 to a stranger).
+    /// Sends one datagram to `peer` (the client, or a stranger that gets ERROR 5).
     func send(_ bytes: UnsafeRawBufferPointer, to peer: sockaddr_storage) {
         var peer = peer
+        let length = Self.length(of: peer)
         _ = withUnsafePointer(to: &peer) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                sendto(
-                    descriptor, bytes.baseAddress, bytes.count, CInt(MSG_DONTWAIT), address,
-                    socklen_t(MemoryLayout<sockaddr_storage>.size))
+                sendto(descriptor, bytes.baseAddress, bytes.count, CInt(MSG_DONTWAIT), address, length)
             }
         }
+    }
+
+    /// The length of the socket address in `storage`, as `sendto` wants it.
+    private static func length(of storage: sockaddr_storage) -> socklen_t {
+        socklen_t(
+            CInt(storage.ss_family) == AF_INET6
+                ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
     }
 
     /// Sends `length` bytes of `window` as datagrams of `segment` bytes in one call; false if the kernel or route
     /// cannot segment (the caller falls back to one datagram per call).
     func sendSegmented(_ bytes: UnsafeRawBufferPointer, segment: Int) -> Bool {
-        let sent = client.withSockAddr { address, length in
-            ctftp_send_segmented(
-                descriptor, bytes.baseAddress!, bytes.count, UInt16(segment), address, socklen_t(length))
+        var peer = clientStorage
+        let length = Self.length(of: peer)
+        let sent = withUnsafePointer(to: &peer) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                ctftp_send_segmented(descriptor, bytes.baseAddress!, bytes.count, UInt16(segment), address, length)
+            }
         }
         if sent >= 0 { return true }
         let error = errno

@@ -36,7 +36,7 @@ final class TransferEngine: @unchecked Sendable {
     private let logger: Logger
     private let inbox = NIOLockedValueBox<[@Sendable (TransferEngine) -> Void]>([])
     private var running = true
-    private var transfers: [CInt: ActiveTransfer] = [:]
+    private var transfers = TransferTable()
     private var deadlines = DeadlineHeap()
     private var nextSerial: UInt64 = 0
     /// Listening sockets (descriptor → bound address), shared with the other engines until dropped.
@@ -250,7 +250,10 @@ final class TransferEngine: @unchecked Sendable {
         let blockSize = transfer.machine.configuration.blockSize
         let stride = TransferSource.headerSize + blockSize
         transfer.windowBuffer.clear(minimumCapacity: blocks.count * stride)
-        guard transfer.source.writeDatagrams(blocks, blockSize: blockSize, into: &transfer.windowBuffer) else {
+        guard
+            transfer.source.writeDatagrams(
+                blocks, blockSize: blockSize, into: &transfer.windowBuffer, readAhead: transfer.readAhead)
+        else {
             let message = "File changed during transfer"
             TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
                 transfer.send($0)
@@ -308,9 +311,7 @@ final class TransferEngine: @unchecked Sendable {
 
     /// Ends every transfer in flight as `server stopped` (the server is being cancelled).
     func cutTransfers() {
-        let all = transfers.values
-        transfers = [:]
-        for transfer in all { transfer.end(outcome: "server stopped", message: nil) }
+        for transfer in transfers.removeAll() { transfer.end(outcome: "server stopped", message: nil) }
     }
 
     /// Stops reading the listening sockets; the last engine to let go closes them.

@@ -37,9 +37,10 @@ enum TransferSource: Sendable {
     }
 
     /// Writes the DATA datagrams of `blocks` into `buffer`, each `stride` bytes from the previous one (the last may
-    /// be shorter). Returns false if the file no longer has the bytes it had when opened.
+    /// be shorter), file bytes through `readAhead` when given. Returns false if the file no longer has the bytes it
+    /// had when opened.
     func writeDatagrams(
-        _ blocks: ClosedRange<Int>, blockSize: Int, into buffer: inout ByteBuffer
+        _ blocks: ClosedRange<Int>, blockSize: Int, into buffer: inout ByteBuffer, readAhead: ReadAhead? = nil
     ) -> Bool {
         let first = (blocks.lowerBound - 1) * blockSize
         let end = min((blocks.upperBound) * blockSize, size)
@@ -55,12 +56,16 @@ enum TransferSource: Sendable {
                 memory[offset + 3] = UInt8(truncatingIfNeeded: number)
                 offset += Self.headerSize + blockSize
             }
-            guard fillPayloads(memory, first: first, end: end, blockSize: blockSize) else { return 0 }
+            guard fillPayloads(memory, first: first, end: end, blockSize: blockSize, readAhead: readAhead) else {
+                return 0
+            }
             return total
         } == total
     }
 
-    private func fillPayloads(_ memory: UnsafeMutableRawBufferPointer, first: Int, end: Int, blockSize: Int) -> Bool {
+    private func fillPayloads(
+        _ memory: UnsafeMutableRawBufferPointer, first: Int, end: Int, blockSize: Int, readAhead: ReadAhead?
+    ) -> Bool {
         let stride = Self.headerSize + blockSize
         switch self {
         case .bytes(let buffer):
@@ -74,6 +79,17 @@ enum TransferSource: Sendable {
                     position += length
                     offset += stride
                 }
+            }
+            return true
+        case .file(let file) where readAhead != nil:
+            var position = first
+            var offset = Self.headerSize
+            while position < end {
+                let length = min(blockSize, end - position)
+                guard readAhead!.copy(from: file, at: position, length: length, to: memory.baseAddress! + offset)
+                else { return false }
+                position += length
+                offset += stride
             }
             return true
         case .file(let file):
