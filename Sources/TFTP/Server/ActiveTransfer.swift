@@ -20,8 +20,6 @@ final class ActiveTransfer {
     private let clientStorage: sockaddr_storage
     let source: TransferSource
     let optionAck: ByteBuffer?
-    /// Reused for every window: header, payload, header, payload… as UDP segmentation cuts it.
-    var windowBuffer = ByteBuffer()
     /// File bytes read ahead, for transfers whose windows are small (see ``ReadAhead``).
     let readAhead: ReadAhead?
     /// Whether a deadline of this transfer is in the engine's heap (at most one is).

@@ -5,17 +5,18 @@ import NIOCore
 #endif
 
 extension SocketAddress {
-    /// The address the kernel reported in `storage` (IPv4 or IPv6), or nil for another family.
+    /// The address the kernel reported in `storage` (IPv4 or IPv6), or nil for another family. No host name is
+    /// looked up or printed: `ipAddress` makes the text when a log line needs it.
     init?(storage: sockaddr_storage) {
         var copy = storage
         switch CInt(storage.ss_family) {
         case AF_INET:
             self = withUnsafePointer(to: &copy) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee) }
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee, host: "") }
             }
         case AF_INET6:
             self = withUnsafePointer(to: &copy) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee) }
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee, host: "") }
             }
         default:
             return nil

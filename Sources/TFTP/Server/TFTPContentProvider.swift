@@ -11,16 +11,28 @@ public struct TFTPReadRequest: Sendable {
     /// The transfer mode the client asked for.
     public var mode: TFTPMode
     /// The options the client requested, names lowercased, values as sent.
-    public var options: [String: String]
+    public var options: [String: String] {
+        var options: [String: String] = [:]
+        for option in requested where options[option.name] == nil { options[option.name] = option.value }
+        return options
+    }
+    /// The options as they came, kept as a list: most providers never look, so no dictionary is built for them.
+    var requested: [TFTPOption]
     /// The client's address and port.
     public var client: SocketAddress
     /// The server address the request was sent to (the transfer answers from it).
     public var local: SocketAddress
 
     public init(path: String, mode: TFTPMode, options: [String: String], client: SocketAddress, local: SocketAddress) {
+        self.init(
+            path: path, mode: mode, requested: options.map { TFTPOption($0.key, $0.value) }, client: client,
+            local: local)
+    }
+
+    init(path: String, mode: TFTPMode, requested: [TFTPOption], client: SocketAddress, local: SocketAddress) {
         self.path = path
         self.mode = mode
-        self.options = options
+        self.requested = requested
         self.client = client
         self.local = local
     }

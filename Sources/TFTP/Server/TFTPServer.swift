@@ -137,9 +137,9 @@ public final class TFTPServer: Sendable {
         for engine in engines { engine.post { $0.dropListeners() } }
     }
 
-    /// `ip:port`, IPv6 in brackets.
-    static func describe(_ address: SocketAddress) -> String {
-        let ip = address.ipAddress ?? "\(address)"
+    /// `ip:port`, IPv6 in brackets; `ip` when the caller has the address as text already.
+    static func describe(_ address: SocketAddress, ip known: String? = nil) -> String {
+        let ip = known ?? address.ipAddress ?? "\(address)"
         guard let port = address.port else { return ip }
         return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }

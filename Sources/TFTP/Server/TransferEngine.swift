@@ -44,6 +44,9 @@ final class TransferEngine: @unchecked Sendable {
     private let listening: ListeningSockets
     private let requestBuffer: UnsafeMutableRawBufferPointer
     private let requestInfo: UnsafeMutablePointer<ctftp_datagram>
+    /// Where windows are laid out before they are sent (header, payload, header, payload… as UDP segmentation cuts
+    /// it), shared by the engine's transfers: a send copies it into the kernel, so no transfer needs its own.
+    private var windowBuffer = ByteBuffer()
     /// Where a transfer socket's datagrams land: an ACK is 4 bytes, an ERROR at most a block.
     private let receiveBuffer: UnsafeMutableRawBufferPointer
 
@@ -249,10 +252,10 @@ final class TransferEngine: @unchecked Sendable {
     private func sendBlocks(_ blocks: ClosedRange<Int>, of transfer: ActiveTransfer) -> Bool {
         let blockSize = transfer.machine.configuration.blockSize
         let stride = TransferSource.headerSize + blockSize
-        transfer.windowBuffer.clear(minimumCapacity: blocks.count * stride)
+        windowBuffer.clear(minimumCapacity: blocks.count * stride)
         guard
             transfer.source.writeDatagrams(
-                blocks, blockSize: blockSize, into: &transfer.windowBuffer, readAhead: transfer.readAhead)
+                blocks, blockSize: blockSize, into: &windowBuffer, readAhead: transfer.readAhead)
         else {
             let message = "File changed during transfer"
             TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
@@ -263,7 +266,7 @@ final class TransferEngine: @unchecked Sendable {
         }
         // The buffer holds the window as header, payload, header, payload…, each datagram `stride` bytes apart and
         // only the transfer's last one shorter: exactly the layout UDP segmentation offload cuts by itself.
-        transfer.windowBuffer.withUnsafeReadableBytes { window in
+        windowBuffer.withUnsafeReadableBytes { window in
             var offset = 0
             var next = blocks.lowerBound
             while next <= blocks.upperBound {

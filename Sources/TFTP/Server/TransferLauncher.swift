@@ -26,9 +26,10 @@ final class TransferLauncher: Sendable {
         _ request: TFTPRequest, client: SocketAddress, local: SocketAddress, interfaceIndex: Int?,
         on engine: TransferEngine
     ) {
-        var record = TransferRecord(client: client, local: local, outcome: "ok")
-        record.request = request
         let slot = client.ipAddress ?? ""
+        var record = TransferRecord(client: client, local: local, outcome: "ok")
+        record.clientIP = slot
+        record.request = request
         guard transfers.acquire(client: slot) else {
             refuse(TFTPRefusal(code: .notDefined, message: "server busy", outcome: "busy"), record: record)
             return
@@ -37,9 +38,8 @@ final class TransferLauncher: Sendable {
         do throws(TFTPRefusal) {
             let path = try TFTPPath.normalise(request.filename)
             record.path = path
-            var options: [String: String] = [:]
-            for option in request.options { options[option.name] = option.value }
-            let read = TFTPReadRequest(path: path, mode: request.mode, options: options, client: client, local: local)
+            let read = TFTPReadRequest(
+                path: path, mode: request.mode, requested: request.options, client: client, local: local)
             if let content = try provider.immediateContent(for: read) {
                 try launch(content, request: request, record: record, mtu: mtu, slot: slot, on: engine)
                 return

@@ -4,6 +4,8 @@ import NIOCore
 /// What the one log line of a request says: who asked what, what was granted, how it went.
 struct TransferRecord: Sendable {
     var client: SocketAddress
+    /// The client's IP as text when already known (it keys the client's transfer slots), to print it once only.
+    var clientIP: String?
     var local: SocketAddress
     var request: TFTPRequest?
     var path: String?
@@ -26,7 +28,7 @@ struct TransferRecord: Sendable {
         let elapsed = started.duration(to: .now).components
         let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
         var metadata: Logger.Metadata = [
-            "tftp.peer": "\(TFTPServer.describe(client))",
+            "tftp.peer": "\(TFTPServer.describe(client, ip: clientIP))",
             "tftp.local": "\(local.ipAddress ?? "?")",
             "tftp.outcome": "\(outcome)",
             "tftp.duration_ms": "\((milliseconds * 10).rounded() / 10)",
