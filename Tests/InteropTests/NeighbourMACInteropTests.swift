@@ -6,12 +6,16 @@ import Testing
 /// its own network namespace, over a veth pair, fetches from Thinboot running in another.
 @Suite(.serialized) struct NeighbourMACInteropTests {
     /// Two namespaces joined by a veth pair: the server side 10.77.0.1 / fd00:77::1, the client side
-    /// 10.77.0.2 / fd00:77::2 with a MAC of our choosing. Always torn down, whatever `body` does.
-    static func withNamespacePair(clientMAC: String, _ body: (String, String) async throws -> Void) async throws {
-        let tag = "\(getpid() % 100_000)"
+    /// 10.77.0.2 / fd00:77::2 with a MAC of our choosing, and an MTU when given. Always torn down, whatever
+    /// `body` does.
+    static func withNamespacePair(
+        clientMAC: String, mtu: Int? = nil, _ body: (String, String) async throws -> Void
+    ) async throws {
+        // Unique per process and per caller (the MAC's last byte), so suites running side by side never collide.
+        let tag = "\(getpid() % 100_000)\(clientMAC.suffix(2))"
         let server = "tb-lua-s-\(tag)"
         let client = "tb-lua-c-\(tag)"
-        let commands: [[String]] = [
+        var commands: [[String]] = [
             ["netns", "add", server], ["netns", "add", client],
             ["link", "add", "tbs\(tag)", "type", "veth", "peer", "name", "tbc\(tag)"],
             ["link", "set", "tbs\(tag)", "netns", server], ["link", "set", "tbc\(tag)", "netns", client],
@@ -23,6 +27,10 @@ import Testing
             ["-n", server, "link", "set", "tbs\(tag)", "up"], ["-n", client, "link", "set", "tbc\(tag)", "up"],
             ["-n", server, "link", "set", "lo", "up"], ["-n", client, "link", "set", "lo", "up"],
         ]
+        if let mtu {
+            commands.append(["-n", server, "link", "set", "tbs\(tag)", "mtu", "\(mtu)"])
+            commands.append(["-n", client, "link", "set", "tbc\(tag)", "mtu", "\(mtu)"])
+        }
         do {
             for arguments in commands {
                 let result = try await runTool("ip", arguments, timeout: .seconds(10))

@@ -111,6 +111,8 @@ struct RawPacketTests {
             let answer = try await RawTFTPClient.send(malformed.datagram, host: server.host, port: server.port)
             #expect(answer.op == "ERROR" && answer.code == 4)
             #expect(answer.message?.contains(malformed.reason) == true, "\(answer.message ?? "")")
+            // Like a transfer, a refusal answers from a new port of the address the datagram was sent to.
+            #expect(answer.fromListener == false)
             // Nothing else is disturbed: the next request is served.
             let fetch = try await RawTFTPClient.fetch("file.bin", host: server.host, port: server.port)
             #expect(fetch.bytes == Self.file.count)
