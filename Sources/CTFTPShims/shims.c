@@ -25,7 +25,7 @@ int ctftp_enable_packet_info(int fd, int family) {
 static void read_packet_info(struct msghdr *message, ctftp_datagram *datagram) {
     datagram->has_local = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(message); c != NULL; c = CMSG_NXTHDR(message, c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
             struct in_pktinfo info;
             memcpy(&info, CMSG_DATA(c), sizeof info);
             struct sockaddr_in *local = (struct sockaddr_in *)&datagram->local;
@@ -36,7 +36,8 @@ static void read_packet_info(struct msghdr *message, ctftp_datagram *datagram) {
             local->sin_addr = info.ipi_spec_dst.s_addr != 0 ? info.ipi_spec_dst : info.ipi_addr;
             datagram->interface_index = info.ipi_ifindex;
             datagram->has_local = 1;
-        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+                   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
             struct in6_pktinfo info;
             memcpy(&info, CMSG_DATA(c), sizeof info);
             struct sockaddr_in6 *local = (struct sockaddr_in6 *)&datagram->local;
@@ -55,7 +56,7 @@ int ctftp_receive_batch(int fd, unsigned char *buffers, size_t slot, ctftp_datag
     if (count > batch_limit) count = batch_limit;
     struct mmsghdr messages[batch_limit];
     struct iovec vectors[batch_limit];
-    unsigned char control[batch_limit][control_size];
+    _Alignas(struct cmsghdr) unsigned char control[batch_limit][control_size];
     memset(messages, 0, sizeof(struct mmsghdr) * (size_t)count);
     for (int i = 0; i < count; i++) {
         vectors[i].iov_base = buffers + (size_t)i * slot;

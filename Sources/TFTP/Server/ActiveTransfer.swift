@@ -26,6 +26,9 @@ final class ActiveTransfer {
     var timerArmed = false
     /// Whether windows go out as segmented writes (UDP GSO): one kernel pass per window instead of one per block.
     var useSegmentation = System.supportsUDPSegmentationOffload
+    /// The blocks of the current window still to send because the socket's send buffer filled up (a big window
+    /// on a link that drains slowly); the engine sends them when the socket is writable again.
+    var unsent: ClosedRange<Int>?
     /// The message of the client's ERROR, for the log line.
     var peerMessage: String?
     private let onEnd: (TransferEnd) -> Void
@@ -61,9 +64,11 @@ final class ActiveTransfer {
         onEnd(TransferEnd(outcome: outcome, statistics: machine.statistics, message: message))
     }
 
-    /// Sends one datagram to the client; a failure (ICMP port unreachable surfacing as ECONNREFUSED, a full
-    /// buffer) is left to the retransmission timer.
-    func send(_ bytes: UnsafeRawBufferPointer) {
+    /// Sends one datagram to the client; false when the socket's send buffer is full (the caller waits until it
+    /// drains). Other failures (ICMP port unreachable surfacing as ECONNREFUSED) are losses like any other, left
+    /// to the retransmission timer.
+    @discardableResult
+    func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         send(bytes, to: clientStorage)
     }
 
@@ -73,15 +78,18 @@ final class ActiveTransfer {
             && SocketAddressBytes.port(of: sender) == SocketAddressBytes.port(of: clientStorage)
     }
 
-    /// Sends one datagram to `peer` (the client, or a stranger that gets ERROR 5).
-    func send(_ bytes: UnsafeRawBufferPointer, to peer: sockaddr_storage) {
+    /// Sends one datagram to `peer` (the client, or a stranger that gets ERROR 5); false when the send buffer is
+    /// full.
+    @discardableResult
+    func send(_ bytes: UnsafeRawBufferPointer, to peer: sockaddr_storage) -> Bool {
         var peer = peer
         let length = Self.length(of: peer)
-        _ = withUnsafePointer(to: &peer) { pointer in
+        let sent = withUnsafePointer(to: &peer) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                 sendto(descriptor, bytes.baseAddress, bytes.count, CInt(MSG_DONTWAIT), address, length)
             }
         }
+        return sent >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
     /// The length of the socket address in `storage`, as `sendto` wants it.
@@ -91,9 +99,17 @@ final class ActiveTransfer {
                 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
     }
 
-    /// Sends `length` bytes of `window` as datagrams of `segment` bytes in one call; false if the kernel or route
-    /// cannot segment (the caller falls back to one datagram per call).
-    func sendSegmented(_ bytes: UnsafeRawBufferPointer, segment: Int) -> Bool {
+    /// What a segmented send did.
+    enum SegmentedSend {
+        case sent
+        /// The send buffer is full: wait until it drains.
+        case full
+        /// The kernel or route cannot segment: send datagram by datagram.
+        case unsupported
+    }
+
+    /// Sends `bytes` as datagrams of `segment` bytes in one call (UDP GSO).
+    func sendSegmented(_ bytes: UnsafeRawBufferPointer, segment: Int) -> SegmentedSend {
         var peer = clientStorage
         let length = Self.length(of: peer)
         let sent = withUnsafePointer(to: &peer) { pointer in
@@ -101,9 +117,11 @@ final class ActiveTransfer {
                 ctftp_send_segmented(descriptor, bytes.baseAddress!, bytes.count, UInt16(segment), address, length)
             }
         }
-        if sent >= 0 { return true }
-        let error = errno
-        // A full buffer is a loss like any other; anything else means no segmentation here.
-        return error == EAGAIN || error == EWOULDBLOCK || error == ECONNREFUSED
+        if sent >= 0 { return .sent }
+        switch errno {
+        case EAGAIN, EWOULDBLOCK: return .full
+        case ECONNREFUSED: return .sent  // a loss like any other
+        default: return .unsupported
+        }
     }
 }

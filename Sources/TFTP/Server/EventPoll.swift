@@ -6,8 +6,8 @@ import NIOCore
 #endif
 
 /// An epoll set and an eventfd to wake it: the readiness source of one ``TransferEngine`` thread. Descriptors are
-/// watched for input only (a transfer socket never fills its send buffer with one window in flight), level
-/// triggered, each with the descriptor itself as its token.
+/// watched for input, and for output only while a transfer waits for its send buffer to drain; level triggered,
+/// each with the descriptor itself as its token.
 final class EventPoll {
     private let descriptor: CInt
     /// Written by other threads to interrupt ``wait(into:timeoutMilliseconds:)``.
@@ -38,6 +38,14 @@ final class EventPoll {
         guard epoll_ctl(descriptor, EPOLL_CTL_ADD, fd, &event) == 0 else {
             throw EngineError(call: "epoll_ctl", errno: errno)
         }
+    }
+
+    /// Watches `fd` for output too (a full send buffer), or no longer.
+    func watchWritable(_ fd: CInt, _ writable: Bool) {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0)
+        event.data.fd = fd
+        _ = epoll_ctl(descriptor, EPOLL_CTL_MOD, fd, &event)
     }
 
     /// Stops watching `fd` (closing a descriptor does that too, unless another copy of it is open).

@@ -11,6 +11,8 @@ struct RequestDispatcher: Sendable {
         _ datagram: ByteBuffer, client: SocketAddress, local: SocketAddress, interfaceIndex: Int?,
         engine: TransferEngine
     ) {
+        // Never answer an ERROR, however garbled: two confused peers would ping-pong forever.
+        if datagram.readableBytes >= 2, datagram.getInteger(at: datagram.readerIndex, as: UInt16.self) == 5 { return }
         let packet: TFTPPacket
         do {
             packet = try TFTPPacket(decoding: datagram)

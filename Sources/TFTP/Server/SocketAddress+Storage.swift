@@ -33,4 +33,12 @@ extension SocketAddress {
         }
         return storage
     }
+
+    /// Whether this is an IPv4 address seen through a dual-stack IPv6 socket (`::ffff:a.b.c.d`).
+    var isIPv4Mapped: Bool {
+        guard case .v6(let v6) = self else { return false }
+        let bytes = v6.address.sin6_addr.__in6_u.__u6_addr8
+        return bytes.0 == 0 && bytes.1 == 0 && bytes.2 == 0 && bytes.3 == 0 && bytes.4 == 0 && bytes.5 == 0
+            && bytes.6 == 0 && bytes.7 == 0 && bytes.8 == 0 && bytes.9 == 0 && bytes.10 == 0xFF && bytes.11 == 0xFF
+    }
 }

@@ -63,17 +63,23 @@ public final class TFTPServer: Sendable {
         let count = max(1, engineCount)
         let listening = ListeningSockets(descriptors: descriptors, addresses: addresses, holders: count)
         var engines: [TransferEngine] = []
+        var started = 0
         do throws(EngineError) {
-            for index in 0..<count {
-                let engine = try TransferEngine(listening: listening, dispatcher: dispatcher, logger: logger)
+            for _ in 0..<count {
+                engines.append(try TransferEngine(listening: listening, dispatcher: dispatcher, logger: logger))
+            }
+            // Only once every engine exists: none serves a request from a server that then fails to bind.
+            for (index, engine) in engines.enumerated() {
                 try engine.start(name: "tftp-engine-\(index)")
-                engines.append(engine)
+                started += 1
             }
         } catch {
-            // Out of threads or descriptors at startup: stop what started, and report it against the first address.
-            for engine in engines { engine.stop() }
-            for _ in engines.count..<count { listening.release() }
-            throw TFTPBindError(address: configuration.listen.first ?? addresses[0], error: error.ioError)
+            // Out of threads or descriptors at startup: stop what started, close the sockets, and report it
+            // against the first address.
+            for engine in engines.prefix(started) { engine.stop() }
+            for _ in started..<count { listening.release() }
+            let address = configuration.listen.first ?? (try! SocketAddress(ipAddress: "0.0.0.0", port: 0))
+            throw TFTPBindError(address: address, error: error.ioError)
         }
         return TFTPServer(listening: listening, engines: engines, transfers: transfers)
     }
@@ -129,6 +135,11 @@ public final class TFTPServer: Sendable {
                 }
             }
         }
+        for engine in engines { engine.stop() }
+    }
+
+    deinit {
+        // A server that was bound but never run, or whose run() ended: its threads end with it.
         for engine in engines { engine.stop() }
     }
 

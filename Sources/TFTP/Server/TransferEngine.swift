@@ -42,6 +42,8 @@ final class TransferEngine: @unchecked Sendable {
     /// Listening sockets (descriptor → bound address), shared with the other engines until dropped.
     private var listeners: [CInt: SocketAddress] = [:]
     private let listening: ListeningSockets
+    /// Whether this engine still counts as a holder of the listening sockets (even when there are none).
+    private var holdsListeners = true
     private let requestBuffer: UnsafeMutableRawBufferPointer
     private let requestInfo: UnsafeMutablePointer<ctftp_datagram>
     /// Where windows are laid out before they are sent (header, payload, header, payload… as UDP segmentation cuts
@@ -61,11 +63,13 @@ final class TransferEngine: @unchecked Sendable {
         }
         requestBuffer = .allocate(byteCount: Self.requestsPerRead * Self.requestSlotSize, alignment: 16)
         requestInfo = .allocate(capacity: Self.requestsPerRead)
+        requestInfo.initialize(repeating: ctftp_datagram(), count: Self.requestsPerRead)
         receiveBuffer = .allocate(byteCount: 65_536, alignment: 16)
     }
 
     deinit {
         requestBuffer.deallocate()
+        requestInfo.deinitialize(count: Self.requestsPerRead)
         requestInfo.deallocate()
         receiveBuffer.deallocate()
     }
@@ -96,7 +100,11 @@ final class TransferEngine: @unchecked Sendable {
             for index in 0..<ready {
                 let descriptor = events[index].data.fd
                 if let transfer = transfers[descriptor] {
-                    receiveFromClient(transfer)
+                    if events[index].events & EPOLLOUT.rawValue != 0 { resumeWindow(of: transfer) }
+                    // Resuming a window can end the transfer (its file changed): only a live one reads on.
+                    if events[index].events & ~EPOLLOUT.rawValue != 0, transfers[descriptor] === transfer {
+                        receiveFromClient(transfer)
+                    }
                 } else if let bound = listeners[descriptor] {
                     receiveRequests(descriptor, bound: bound)
                 } else if descriptor == poll.wakeDescriptor {
@@ -220,7 +228,11 @@ final class TransferEngine: @unchecked Sendable {
             transfer.peerMessage = message
             perform(transfer.machine.errorReceived(), on: transfer)
         default:
-            break  // anything else from the client is noise; the timer covers a client that lost track
+            // An ERROR too garbled to decode (no NUL, trailing bytes) still means the client gave up.
+            if received >= 2, bytes[0] == 0, bytes[1] == UInt8(TFTPOpcode.error.rawValue) {
+                perform(transfer.machine.errorReceived(), on: transfer)
+            }
+        // Anything else from the client is noise; the timer covers a client that lost track.
         }
     }
 
@@ -228,13 +240,14 @@ final class TransferEngine: @unchecked Sendable {
         // Never answer an ERROR with an ERROR: two confused peers would ping-pong forever.
         if bytes.count >= 2, bytes[0] == 0, bytes[1] == UInt8(TFTPOpcode.error.rawValue) { return }
         let packet = TFTPPacket.error(code: .unknownTransferID, message: "Unknown transfer ID").encoded()
-        packet.withUnsafeReadableBytes { transfer.send($0, to: peer) }
+        _ = packet.withUnsafeReadableBytes { transfer.send($0, to: peer) }
     }
 
     private func perform(_ action: ActiveTransfer.Machine.Action, on transfer: ActiveTransfer) {
         switch action {
         case .sendOptionAck(let deadline):
-            transfer.optionAck?.withUnsafeReadableBytes { transfer.send($0) }
+            // A full buffer loses the OACK like the network could; the timer resends it.
+            _ = transfer.optionAck?.withUnsafeReadableBytes { transfer.send($0) }
             arm(transfer, at: deadline)
         case .sendBlocks(let blocks, let deadline):
             guard sendBlocks(blocks, of: transfer) else { return }
@@ -248,8 +261,14 @@ final class TransferEngine: @unchecked Sendable {
         }
     }
 
-    /// Sends a window; false when the file no longer has its bytes (the transfer then ended with an ERROR).
+    /// Sends a window (or what is left of one); false when the file no longer has its bytes (the transfer then
+    /// ended with an ERROR). A full send buffer stops it: the rest goes out when the socket is writable.
     private func sendBlocks(_ blocks: ClosedRange<Int>, of transfer: ActiveTransfer) -> Bool {
+        if transfer.unsent != nil {
+            // A new window (the timer, a window restart) replaces what was left of the last one.
+            transfer.unsent = nil
+            poll.watchWritable(transfer.descriptor, false)
+        }
         let blockSize = transfer.machine.configuration.blockSize
         let stride = TransferSource.headerSize + blockSize
         windowBuffer.clear(minimumCapacity: blocks.count * stride)
@@ -258,7 +277,7 @@ final class TransferEngine: @unchecked Sendable {
                 blocks, blockSize: blockSize, into: &windowBuffer, readAhead: transfer.readAhead)
         else {
             let message = "File changed during transfer"
-            TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
+            _ = TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
                 transfer.send($0)
             }
             finish(transfer, outcome: "server error", message: message)
@@ -266,7 +285,7 @@ final class TransferEngine: @unchecked Sendable {
         }
         // The buffer holds the window as header, payload, header, payload…, each datagram `stride` bytes apart and
         // only the transfer's last one shorter: exactly the layout UDP segmentation offload cuts by itself.
-        windowBuffer.withUnsafeReadableBytes { window in
+        let stalledAt: Int? = windowBuffer.withUnsafeReadableBytes { window in
             var offset = 0
             var next = blocks.lowerBound
             while next <= blocks.upperBound {
@@ -277,17 +296,37 @@ final class TransferEngine: @unchecked Sendable {
                 let length =
                     (last - next) * stride + TransferSource.headerSize + transfer.machine.byteRange(ofBlock: last).count
                 let datagrams = UnsafeRawBufferPointer(rebasing: window[offset..<offset + length])
-                if last > next, !transfer.sendSegmented(datagrams, segment: stride) {
-                    // No UDP_SEGMENT on this kernel or route: datagram by datagram from now on.
-                    transfer.useSegmentation = false
-                    continue
+                if last > next {
+                    switch transfer.sendSegmented(datagrams, segment: stride) {
+                    case .sent: break
+                    case .full: return next
+                    case .unsupported:
+                        // No UDP_SEGMENT on this kernel or route: datagram by datagram from now on.
+                        transfer.useSegmentation = false
+                        continue
+                    }
+                } else if !transfer.send(datagrams) {
+                    return next
                 }
-                if last == next { transfer.send(datagrams) }
                 offset += (last - next + 1) * stride
                 next = last + 1
             }
+            return nil
+        }
+        if let stalledAt {
+            transfer.unsent = stalledAt...blocks.upperBound
+            poll.watchWritable(transfer.descriptor, true)
         }
         return true
+    }
+
+    /// The socket drained: sends what was left of the window.
+    private func resumeWindow(of transfer: ActiveTransfer) {
+        guard let rest = transfer.unsent else {
+            poll.watchWritable(transfer.descriptor, false)
+            return
+        }
+        _ = sendBlocks(rest, of: transfer)
     }
 
     /// Keeps at most one deadline per transfer in the heap: an earlier one that fires before the current deadline
@@ -319,7 +358,8 @@ final class TransferEngine: @unchecked Sendable {
 
     /// Stops reading the listening sockets; the last engine to let go closes them.
     func dropListeners() {
-        guard !listeners.isEmpty else { return }
+        guard holdsListeners else { return }
+        holdsListeners = false
         for descriptor in listeners.keys { poll.remove(descriptor) }
         listeners = [:]
         listening.release()

@@ -30,8 +30,15 @@ final class TransferLauncher: Sendable {
         var record = TransferRecord(client: client, local: local, outcome: "ok")
         record.clientIP = slot
         record.request = request
-        guard transfers.acquire(client: slot) else {
+        switch transfers.acquire(client: slot) {
+        case .admitted:
+            break
+        case .busy:
             refuse(TFTPRefusal(code: .notDefined, message: "server busy", outcome: "busy"), record: record)
+            return
+        case .stopping:
+            refuse(
+                TFTPRefusal(code: .notDefined, message: "server stopping", outcome: "server stopped"), record: record)
             return
         }
         let mtu = interfaceIndex.flatMap { interfaces.mtu(interfaceIndex: $0) }
@@ -40,21 +47,26 @@ final class TransferLauncher: Sendable {
             record.path = path
             let read = TFTPReadRequest(
                 path: path, mode: request.mode, requested: request.options, client: client, local: local)
-            if let content = try provider.immediateContent(for: read) {
-                try launch(content, request: request, record: record, mtu: mtu, slot: slot, on: engine)
+            let immediate = try provider.immediateContent(for: read)
+            if let immediate, !Self.needsConversion(immediate, mode: request.mode) {
+                let source = try TransferSource(immediate, mode: request.mode)
+                launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
                 return
             }
+            // A script to run, or a file to read whole and convert to netascii: off the engine, so its other
+            // transfers never wait for it.
             let pending = record
             Task {
                 do throws(TFTPRefusal) {
-                    let content = try await provider.content(for: read)
+                    let content: TFTPContent
+                    if let immediate {
+                        content = immediate
+                    } else {
+                        content = try await provider.content(for: read)
+                    }
+                    let source = try TransferSource(content, mode: request.mode)
                     engine.post { engine in
-                        do throws(TFTPRefusal) {
-                            try self.launch(
-                                content, request: request, record: pending, mtu: mtu, slot: slot, on: engine)
-                        } catch {
-                            self.refuse(error, record: pending, slot: slot)
-                        }
+                        self.launch(source, request: request, record: pending, mtu: mtu, slot: slot, on: engine)
                     }
                 } catch {
                     self.refuse(error, record: pending, slot: slot)
@@ -65,22 +77,29 @@ final class TransferLauncher: Sendable {
         }
     }
 
-    /// Negotiates and starts the transfer on `engine`, which sends the first packet at once.
+    /// Whether `content` must be read and converted before its size is known (a file sent as netascii).
+    private static func needsConversion(_ content: TFTPContent, mode: TFTPMode) -> Bool {
+        if case .file = content, mode == .netascii { return true }
+        return false
+    }
+
+    /// Negotiates and starts the transfer on `engine`, which sends the first packet at once; a refused option ends
+    /// it with ERROR 8.
     private func launch(
-        _ content: TFTPContent, request: TFTPRequest, record pending: TransferRecord, mtu: Int?, slot: String,
+        _ source: TransferSource, request: TFTPRequest, record pending: TransferRecord, mtu: Int?, slot: String,
         on engine: TransferEngine
-    ) throws(TFTPRefusal) {
-        let source = try TransferSource(content, mode: request.mode)
+    ) {
         let negotiation: TFTPOptionNegotiation
         do {
+            // Over IPv6 the headers take 20 bytes more, unless it is IPv4 on a dual-stack socket.
+            let ipv6 = pending.local.protocol == .inet6 && !pending.local.isIPv4Mapped
             negotiation = try TFTPOptionNegotiation(
                 requested: request.options, limits: configuration.negotiationLimits,
-                pathBlockSizeLimit: mtu.map {
-                    TFTPOptionNegotiation.blockSizeLimit(mtu: $0, ipv6: pending.local.protocol == .inet6)
-                },
+                pathBlockSizeLimit: mtu.map { TFTPOptionNegotiation.blockSizeLimit(mtu: $0, ipv6: ipv6) },
                 transferSize: source.size)
         } catch {
-            throw error.refusal
+            refuse(error.refusal, record: pending, slot: slot)
+            return
         }
         var record = pending
         record.granted = negotiation.acknowledged

@@ -20,14 +20,24 @@ final class TransferRegistry: Sendable {
         self.perClient = perClient
     }
 
-    /// Takes a slot for `client`, or returns false when either limit is reached or the server is stopping.
-    func acquire(client: String) -> Bool {
+    /// Whether a request may start a transfer.
+    enum Admission {
+        case admitted
+        /// A limit is reached.
+        case busy
+        /// The server is being cancelled.
+        case stopping
+    }
+
+    /// Takes a slot for `client`, unless either limit is reached or the server is stopping.
+    func acquire(client: String) -> Admission {
         state.withLockedValue { state in
             let mine = state.perClient[client, default: 0]
-            guard !state.stopped, state.total < total, mine < perClient else { return false }
+            guard !state.stopped else { return .stopping }
+            guard state.total < total, mine < perClient else { return .busy }
             state.total += 1
             state.perClient[client] = mine + 1
-            return true
+            return .admitted
         }
     }
 
