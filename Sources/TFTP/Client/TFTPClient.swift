@@ -39,6 +39,7 @@ public struct TFTPClient: Sendable {
         let socket = Glibc.socket(Int32(server.ss_family), Int32(SOCK_DGRAM.rawValue), 0)
         guard socket >= 0 else { throw TFTPClientError(.socket(call: "socket", errno: errno)) }
         defer { close(socket) }
+        Self.makeRoomForAWindow(on: socket, options: options)
 
         var transfer = TFTPClientTransfer(
             filename: path, mode: mode, options: options, timeout: .seconds(Int64(timeoutSeconds)), retries: retries)
@@ -159,5 +160,19 @@ public struct TFTPClient: Sendable {
                 from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
         }
         return storage
+    }
+}
+
+extension TFTPClient {
+    /// Asks for a receive buffer that holds a whole window: the kernel drops what does not fit, and a window whose
+    /// tail is dropped costs a timeout (nothing after the gap shows the loss). Root may exceed `rmem_max`.
+    fileprivate static func makeRoomForAWindow(on socket: CInt, options: TFTPClientTransfer.Options) {
+        guard let windowSize = options.windowSize, windowSize > 1 else { return }
+        let blockSize = options.blockSize ?? 512
+        var bytes = CInt(clamping: windowSize * (blockSize + 4 + 64))
+        let size = socklen_t(MemoryLayout<CInt>.size)
+        if setsockopt(socket, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, size) != 0 {
+            _ = setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &bytes, size)
+        }
     }
 }
