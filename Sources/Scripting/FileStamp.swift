@@ -14,6 +14,17 @@ public struct FileStamp: Sendable, Hashable {
     public init?(path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
+        self.init(info)
+    }
+
+    /// The stamp of an open file.
+    public init?(descriptor: CInt) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        self.init(info)
+    }
+
+    private init(_ info: stat) {
         inode = UInt64(info.st_ino)
         size = Int64(info.st_size)
         seconds = info.st_mtim.tv_sec
@@ -33,16 +44,4 @@ func readWholeFile(_ path: String) -> [UInt8]? {
         if count < chunk.count { break }
     }
     return ferror(handle) == 0 ? bytes : nil
-}
-
-extension FileStamp {
-    /// The stamp of an open file.
-    public init?(descriptor: CInt) {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return nil }
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        seconds = info.st_mtim.tv_sec
-        nanoseconds = info.st_mtim.tv_nsec
-    }
 }

@@ -2,7 +2,8 @@
     import Glibc
 #endif
 
-/// Port and host comparisons on raw `sockaddr_storage` values, for the POSIX client.
+/// Port and host comparisons on raw `sockaddr_storage` values, for the POSIX client and the server's transfer
+/// engine (both compare what the kernel reports as a sender with the peer they expect).
 enum SocketAddressBytes {
     static func port(of address: sockaddr_storage) -> Int {
         var copy = address

@@ -36,23 +36,27 @@ public final class Router: TFTPContentProvider {
 
     /// A static file, or a script's answer still cached for this client; nil when a script must run.
     public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
-        let ip = request.client.ipAddress ?? "?"
-        if let loaderArch = arch.arch(forLoaderPath: request.path) {
-            clients.remember(arch: loaderArch, for: ip)
-        }
+        let ip = noteBootLoader(request)
         guard firstRoute(for: request.path) != nil else { return .file(try root.open(relativePath: request.path)) }
         return generated.bytes(ip: ip, path: request.path).map { .bytes($0) }
     }
 
     public func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
-        let ip = request.client.ipAddress ?? "?"
-        if let loaderArch = arch.arch(forLoaderPath: request.path) {
-            clients.remember(arch: loaderArch, for: ip)
-        }
+        let ip = noteBootLoader(request)
         let boot = BootRequest(
             path: request.path, ip: ip, port: request.client.port ?? 0, localIP: request.local.ipAddress,
             options: request.options, mode: request.mode.rawValue)
         return try await answer(boot, knownMAC: nil, knownArch: nil)
+    }
+
+    /// Remembers the architecture of a boot loader the client fetches, for its later requests; returns the
+    /// client's IP as text.
+    private func noteBootLoader(_ request: TFTPReadRequest) -> String {
+        let ip = request.client.ipAddress ?? "?"
+        if let loaderArch = arch.arch(forLoaderPath: request.path) {
+            clients.remember(arch: loaderArch, for: ip)
+        }
+        return ip
     }
 
     /// Answers `request` as the server would. `knownMAC`/`knownArch` stand in for the neighbour table and the
