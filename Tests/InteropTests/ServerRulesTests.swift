@@ -132,4 +132,47 @@ struct ServerRulesTests {
             }
         }
     }
+
+    /// A client that stops answering gets its block again after each timeout, `retries` times, and then the
+    /// server gives up and frees the client's slot for its next request.
+    @Test(.timeLimit(.minutes(1))) func aSilentClientGetsItsRetriesThenItsSlotBack() async throws {
+        try await TFTPTestServer.with(
+            configure: {
+                $0.maxTransfersPerClient = 1
+                $0.retries = 2
+            }, populate: Self.populate
+        ) { server in
+            try await RawPeer.with { inbox, client in
+                try await client.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
+                let first = try await inbox.next()
+                guard case .data(1, _) = first.packet else {
+                    Issue.record("expected DATA 1, got \(first.packet)")
+                    return
+                }
+                for _ in 0..<2 {
+                    let again = try await inbox.next()
+                    #expect(again.port == first.port)
+                    guard case .data(1, _) = again.packet else {
+                        Issue.record("expected DATA 1 again, got \(again.packet)")
+                        return
+                    }
+                }
+            }
+            // Busy until the last timeout runs out, then served again: bounded, 100 ms apart.
+            var answer: TFTPPacket?
+            for _ in 0..<50 {
+                answer = try await RawPeer.with { inbox, peer in
+                    try await peer.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
+                    return try await inbox.next().packet
+                }
+                if case .data = answer { break }
+                #expect(answer == .error(code: .notDefined, message: "server busy"))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            guard case .data(1, _) = answer else {
+                Issue.record("the slot was never released: \(String(describing: answer))")
+                return
+            }
+        }
+    }
 }
