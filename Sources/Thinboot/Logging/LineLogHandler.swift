@@ -73,34 +73,37 @@ public struct LineLogHandler: LogHandler {
 
     /// Appends `text`, quoted and escaped when it would not read back as one field.
     static func appendValue(_ text: String, to line: inout [UInt8]) {
-        let needsQuotes =
-            text.isEmpty
-            || text.utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C || $0 < 0x20 || $0 == 0x7F }
-        guard needsQuotes else {
-            line.append(contentsOf: text.utf8)
-            return
-        }
-        line.append(0x22)
-        for byte in text.utf8 {
-            switch byte {
-            case 0x22, 0x5C:
-                line.append(0x5C)
-                line.append(byte)
-            case 0x0A:
-                line.append(contentsOf: "\\n".utf8)
-            case 0x0D:
-                line.append(contentsOf: "\\r".utf8)
-            case 0x09:
-                line.append(contentsOf: "\\t".utf8)
-            case ..<0x20, 0x7F:
-                line.append(contentsOf: "\\x".utf8)
-                line.append(hexDigit(byte >> 4))
-                line.append(hexDigit(byte & 0xF))
-            default:
-                line.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            let needsQuotes =
+                bytes.isEmpty
+                || bytes.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C || $0 < 0x20 || $0 == 0x7F }
+            guard needsQuotes else {
+                line.append(contentsOf: bytes)
+                return
             }
+            line.append(0x22)
+            for byte in bytes {
+                switch byte {
+                case 0x22, 0x5C:
+                    line.append(0x5C)
+                    line.append(byte)
+                case 0x0A:
+                    line.append(contentsOf: "\\n".utf8)
+                case 0x0D:
+                    line.append(contentsOf: "\\r".utf8)
+                case 0x09:
+                    line.append(contentsOf: "\\t".utf8)
+                case ..<0x20, 0x7F:
+                    line.append(contentsOf: "\\x".utf8)
+                    line.append(hexDigit(byte >> 4))
+                    line.append(hexDigit(byte & 0xF))
+                default:
+                    line.append(byte)
+                }
+            }
+            line.append(0x22)
         }
-        line.append(0x22)
     }
 
     private static func hexDigit(_ value: UInt8) -> UInt8 {
