@@ -13,13 +13,8 @@ struct ServerRulesTests {
     @Test func transferAnswersFromANewPortAndStrangersGetError5() async throws {
         try await TFTPTestServer.with(populate: Self.populate) { server in
             try await RawPeer.with { inbox, client in
-                try await client.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
-                let first = try await inbox.next()
-                guard case .data(1, let payload) = first.packet else {
-                    Issue.record("expected DATA 1, got \(first.packet)")
-                    return
-                }
-                #expect(payload.readableBytes == 512)
+                guard let first = try await Self.startTwoBlocks(&inbox, client, server: server) else { return }
+                #expect(first.payload.readableBytes == 512)
                 #expect(first.port != server.port)
                 // Another socket sends to the transfer's port: ERROR 5, and the transfer goes on.
                 try await RawPeer.with { strangerInbox, stranger in
@@ -115,12 +110,7 @@ struct ServerRulesTests {
     @Test func pastTheLimitRequestsGetServerBusy() async throws {
         try await TFTPTestServer.with(configure: { $0.maxTransfersPerClient = 1 }, populate: Self.populate) { server in
             try await RawPeer.with { inbox, client in
-                try await client.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
-                let first = try await inbox.next()
-                guard case .data(1, _) = first.packet else {
-                    Issue.record("expected DATA 1, got \(first.packet)")
-                    return
-                }
+                guard let first = try await Self.startTwoBlocks(&inbox, client, server: server) else { return }
                 // The first transfer is still waiting for ACK 1: a second one from the same IP is refused.
                 try await RawPeer.with { otherInbox, other in
                     try await other.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
@@ -143,12 +133,7 @@ struct ServerRulesTests {
             }, populate: Self.populate
         ) { server in
             try await RawPeer.with { inbox, client in
-                try await client.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
-                let first = try await inbox.next()
-                guard case .data(1, _) = first.packet else {
-                    Issue.record("expected DATA 1, got \(first.packet)")
-                    return
-                }
+                guard let first = try await Self.startTwoBlocks(&inbox, client, server: server) else { return }
                 for _ in 0..<2 {
                     let again = try await inbox.next()
                     #expect(again.port == first.port)
@@ -174,5 +159,19 @@ struct ServerRulesTests {
                 return
             }
         }
+    }
+
+    /// Asks for `two-blocks.bin` and returns DATA 1's port (the transfer's) and payload; nil, with the issue
+    /// recorded, when the first answer is anything else.
+    private static func startTwoBlocks(
+        _ inbox: inout RawPeer.Inbox, _ client: RawPeer, server: TFTPTestServer
+    ) async throws -> (port: Int, payload: ByteBuffer)? {
+        try await client.send(.readRequest(TFTPRequest(filename: "two-blocks.bin")), to: server.port)
+        let first = try await inbox.next()
+        guard case .data(1, let payload) = first.packet else {
+            Issue.record("expected DATA 1, got \(first.packet)")
+            return nil
+        }
+        return (first.port, payload)
     }
 }
