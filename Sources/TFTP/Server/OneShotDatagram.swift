@@ -10,16 +10,15 @@ enum OneShotDatagram {
     /// Sends `bytes` to `destination` from `source` (its port is ignored: the kernel picks one). Throws the errno
     /// of the step that failed.
     static func send(_ bytes: ByteBuffer, from source: SocketAddress, to destination: SocketAddress) throws(IOError) {
-        let family = source.protocol == .inet6 ? AF_INET6 : AF_INET
-        let socketType = CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue) | CInt(SOCK_NONBLOCK.rawValue)
-        let descriptor = socket(family, socketType, 0)
-        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
-        defer { _ = close(descriptor) }
         var local = source
         local.port = 0
-        guard local.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else {
-            throw IOError(errnoCode: errno, reason: "bind")
+        let descriptor: CInt
+        do throws(EngineError) {
+            descriptor = try BoundSocket.udp(bound: local)
+        } catch {
+            throw error.ioError
         }
+        defer { _ = close(descriptor) }
         let sent = bytes.withUnsafeReadableBytes { payload in
             destination.withSockAddr { address, length in
                 sendto(descriptor, payload.baseAddress, payload.count, 0, address, socklen_t(length))

@@ -92,20 +92,15 @@ public final class TFTPServer: Sendable {
     private static func listeningSocket(_ address: SocketAddress, ipv6Only: Bool) throws(EngineError) -> (
         CInt, SocketAddress
     ) {
-        let family = address.protocol == .inet6 ? AF_INET6 : AF_INET
-        let descriptor = socket(
-            family, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw EngineError(call: "socket", errno: errno) }
-        var on: CInt = 1
-        if ipv6Only {
-            _ = setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<CInt>.size))
-        }
-        guard ctftp_enable_packet_info(descriptor, family) == 0,
-            address.withSockAddr({ Glibc.bind(descriptor, $0, socklen_t($1)) }) == 0
-        else {
-            let error = errno
-            _ = close(descriptor)
-            throw EngineError(call: "bind", errno: error)
+        let descriptor = try BoundSocket.udp(bound: address) { descriptor in
+            var on: CInt = 1
+            if ipv6Only {
+                guard
+                    setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<CInt>.size))
+                        == 0
+                else { return -1 }
+            }
+            return ctftp_enable_packet_info(descriptor, address.protocol == .inet6 ? AF_INET6 : AF_INET)
         }
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)

@@ -16,7 +16,7 @@ import NIOCore
 /// transfer, three times dnsmasq's whole cost. Here a transfer costs its socket, one `epoll_ctl`, its sends and
 /// receives, and a few objects.
 ///
-/// Everything but ``post(_:)`` and ``wake`` runs on the engine's thread; other threads hand it work through
+/// Everything but ``post(_:)`` and ``stop()`` runs on the engine's thread; other threads hand it work through
 /// ``post(_:)``, which is why the unchecked `Sendable` is sound.
 final class TransferEngine: @unchecked Sendable {
     /// Datagrams read per system call on a listening socket.
@@ -166,7 +166,7 @@ final class TransferEngine: @unchecked Sendable {
     ) {
         let descriptor: CInt
         do throws(EngineError) {
-            descriptor = try Self.transferSocket(bound: local)
+            descriptor = try BoundSocket.udp(bound: local)
             do throws(EngineError) {
                 try poll.add(descriptor)
             } catch {
@@ -183,19 +183,6 @@ final class TransferEngine: @unchecked Sendable {
             optionAck: optionAck, onEnd: onEnd)
         transfers[descriptor] = transfer
         perform(transfer.machine.start(now: .now), on: transfer)
-    }
-
-    private static func transferSocket(bound local: SocketAddress) throws(EngineError) -> CInt {
-        let family = local.protocol == .inet6 ? AF_INET6 : AF_INET
-        let descriptor = socket(
-            family, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw EngineError(call: "socket", errno: errno) }
-        guard local.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else {
-            let error = errno
-            _ = close(descriptor)
-            throw EngineError(call: "bind", errno: error)
-        }
-        return descriptor
     }
 
     private func receiveFromClient(_ transfer: ActiveTransfer) {
