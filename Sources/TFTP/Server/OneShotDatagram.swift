@@ -5,7 +5,7 @@ import NIOCore
 #endif
 
 /// Sends one datagram from a new socket bound to an address, port 0, and closes it: how a refusal answers "from a
-/// new port, from the address the request was sent to" without the cost of a channel, since nothing comes back.
+/// new port, from the address the request was sent to" without watching a socket nothing comes back to.
 enum OneShotDatagram {
     /// Sends `bytes` to `destination` from `source` (its port is ignored: the kernel picks one). Throws the errno
     /// of the step that failed.

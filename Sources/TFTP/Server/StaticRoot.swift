@@ -33,7 +33,7 @@ public final class StaticRoot: TFTPContentProvider {
     }
 
     /// The file at the request's path, opened confined (see ``open(relativePath:)``): a few `openat` calls, cheap
-    /// enough for the event loop.
+    /// enough for the engine thread.
     public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
         .file(try open(relativePath: request.path))
     }

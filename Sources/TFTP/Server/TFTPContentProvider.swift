@@ -105,10 +105,10 @@ public enum TFTPErrorCode: UInt16, Sendable, Hashable {
 /// Answers read requests; the static root is one provider, the Lua router (which falls back to the static root)
 /// another.
 ///
-/// For every RRQ that passed protocol checks the server first asks ``immediateContent(for:)`` on its event loop:
-/// a provider answers there what costs no more than opening a file (a static file, a cached answer), which keeps
-/// a boot storm's many small requests free of thread hops. Only when it returns nil is ``content(for:)`` called,
-/// off the event loop, for work that may take a while (a script).
+/// For every RRQ that passed protocol checks the server first asks ``immediateContent(for:)`` on the engine thread
+/// that read it: a provider answers there what costs no more than opening a file (a static file, a cached answer),
+/// which keeps a boot storm's many small requests free of thread hops. Only when it returns nil is
+/// ``content(for:)`` called, off the engine, for work that may take a while (a script).
 public protocol TFTPContentProvider: Sendable {
     /// The answer if it is at hand without blocking, nil to have ``content(for:)`` called instead.
     func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent?

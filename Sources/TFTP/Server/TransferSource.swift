@@ -14,7 +14,7 @@ enum TransferSource: Sendable {
     case bytes(ByteBuffer)
 
     /// Prepares provider content for `mode`. Netascii needs the converted bytes up front (`tsize` must be exact),
-    /// so a file sent as netascii is read and converted here, off the event loop.
+    /// so a file sent as netascii is read and converted here (the server does it off its engine threads).
     init(_ content: TFTPContent, mode: TFTPMode) throws(TFTPRefusal) {
         switch (content, mode) {
         case (.bytes(let bytes), .octet):
