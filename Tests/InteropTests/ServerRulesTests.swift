@@ -34,6 +34,31 @@ struct ServerRulesTests {
         }
     }
 
+    /// Ended transfers leave their sockets to later transfers: a late ACK to one is dropped, and a client asking
+    /// again from the same port never gets the port it just used, so its stray duplicates cannot pass for the new
+    /// transfer's.
+    @Test func aClientAskingAgainFromItsPortGetsANewTransferPortAndLateACKsAreDropped() async throws {
+        try await TFTPTestServer.with(populate: Self.populate) { server in
+            try await RawPeer.with { inbox, client in
+                var ports: [Int] = []
+                for _ in 0..<3 {
+                    guard let first = try await Self.startTwoBlocks(&inbox, client, server: server) else { return }
+                    try await client.send(.ack(block: 1), to: first.port)
+                    guard case .data(2, let last) = try await inbox.next().packet else {
+                        Issue.record("expected DATA 2")
+                        return
+                    }
+                    #expect(first.payload.readableBytes + last.readableBytes == 700)
+                    try await client.send(.ack(block: 2), to: first.port)
+                    // A duplicate of the last ACK after the end: no answer, no effect on what follows.
+                    try await client.send(.ack(block: 2), to: first.port)
+                    ports.append(first.port)
+                }
+                #expect(ports[0] != ports[1] && ports[1] != ports[2], "\(ports)")
+            }
+        }
+    }
+
     @Test func oackAnswersOnlyWhatWasAskedAndUnknownOptionsAreIgnored() async throws {
         try await TFTPTestServer.with(populate: Self.populate) { server in
             try await RawPeer.with { inbox, client in

@@ -1,9 +1,10 @@
+import NIOCore
 import Testing
 
 @testable import TFTP
 
 /// The engine's bookkeeping without sockets: deadlines come due in time order and never early; transfers are
-/// found by descriptor.
+/// found by descriptor; spare sockets are lent oldest first, by local address, never back to their last client.
 @Suite struct EngineStructuresTests {
     private let start = ContinuousClock.now
 
@@ -42,7 +43,8 @@ import Testing
         #expect(table[-1] == nil)
         let transfers = (0..<3).map { index in
             ActiveTransfer(
-                descriptor: CInt(-1 - index), serial: UInt64(index),
+                descriptor: CInt(-1 - index), local: try! .init(ipAddress: "127.0.0.1", port: 0),
+                serial: UInt64(index),
                 machine: .init(
                     configuration: .init(
                         size: 0, blockSize: 512, windowSize: 1, timeout: .seconds(1), retries: 1, sendsOptionAck: false,
@@ -62,5 +64,45 @@ import Testing
         let rest = table.removeAll()
         #expect(Set(rest.map(ObjectIdentifier.init)) == Set([transfers[0], transfers[2]].map(ObjectIdentifier.init)))
         #expect(table[40] == nil)
+    }
+
+    @Test func sparesAreLentOldestFirstByAddressAndNeverBackToTheirLastClient() throws {
+        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        let other = try SocketAddress(ipAddress: "127.0.0.2", port: 0)
+        let alice = try SocketAddress(ipAddress: "10.0.0.1", port: 2000).storage
+        let alicesOtherPort = try SocketAddress(ipAddress: "10.0.0.1", port: 2001).storage
+        let bob = try SocketAddress(ipAddress: "10.0.0.2", port: 2000).storage
+        var spares = SpareSockets()
+        var lent: [CInt?] = [spares.take(for: loopback, client: alice)]
+        _ = spares.keep(10, local: loopback, lastClient: alice, now: start)
+        _ = spares.keep(11, local: other, lastClient: bob, now: start.advanced(by: .milliseconds(1)))
+        _ = spares.keep(12, local: loopback, lastClient: bob, now: start.advanced(by: .milliseconds(2)))
+        // Alice never gets back the port she just used; from another port she is another client.
+        lent.append(spares.take(for: loopback, client: alice))
+        _ = spares.keep(12, local: loopback, lastClient: alice, now: start.advanced(by: .milliseconds(3)))
+        lent.append(spares.take(for: loopback, client: alicesOtherPort))
+        // Only a spare bound to the address asked for.
+        lent.append(spares.take(for: other, client: alice))
+        lent.append(spares.take(for: other, client: alice))
+        #expect(lent == [nil, 12, 10, 11, nil])
+
+        // Expiry closes the oldest first, and only once it is due.
+        #expect(spares.nextExpiry == start.advanced(by: .milliseconds(3)) + SpareSockets.lifetime)
+        let early = spares.popExpired(now: start.advanced(by: .milliseconds(2)) + SpareSockets.lifetime)
+        let due = spares.popExpired(now: start + .seconds(60))
+        #expect(early == nil && due == 12)
+        #expect(spares.isEmpty)
+    }
+
+    @Test func sparesPastCapacityAreRefused() throws {
+        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        var spares = SpareSockets()
+        let kept = (0..<SpareSockets.capacity + 1).map { descriptor in
+            spares.keep(CInt(descriptor), local: loopback, lastClient: loopback.storage, now: start)
+        }
+        #expect(kept == Array(repeating: true, count: SpareSockets.capacity) + [false])
+        let closed = spares.removeAll()
+        #expect(closed == (0..<CInt(SpareSockets.capacity)).map { $0 })
+        #expect(spares.isEmpty)
     }
 }

@@ -38,6 +38,11 @@ enum SocketAddressBytes {
         }
     }
 
+    /// Whether both addresses name the same host and port: the same TFTP transfer identifier.
+    static func sameEndpoint(_ lhs: sockaddr_storage, _ rhs: sockaddr_storage) -> Bool {
+        sameHost(lhs, rhs) && port(of: lhs) == port(of: rhs)
+    }
+
     /// Whether both addresses name the same host (family and address; ports ignored).
     static func sameHost(_ lhs: sockaddr_storage, _ rhs: sockaddr_storage) -> Bool {
         guard lhs.ss_family == rhs.ss_family else { return false }

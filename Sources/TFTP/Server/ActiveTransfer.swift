@@ -12,12 +12,14 @@ final class ActiveTransfer {
 
     /// The transfer's socket, bound to the address the request was sent to, port chosen by the kernel.
     let descriptor: CInt
+    /// The address the socket is bound to, port 0: what a spare is lent by.
+    let local: SocketAddress
     /// Tells the engine's stale timer entries from this transfer's.
     let serial: UInt64
     var machine: Machine
     let client: SocketAddress
     /// The client's address as the kernel reports a sender, to tell its datagrams from a stranger's.
-    private let clientStorage: sockaddr_storage
+    let clientStorage: sockaddr_storage
     let source: TransferSource
     let optionAck: ByteBuffer?
     /// File bytes read ahead, for transfers whose windows are small (see ``ReadAhead``).
@@ -35,10 +37,12 @@ final class ActiveTransfer {
     private var ended = false
 
     init(
-        descriptor: CInt, serial: UInt64, machine: Machine, client: SocketAddress, source: TransferSource,
+        descriptor: CInt, local: SocketAddress, serial: UInt64, machine: Machine, client: SocketAddress,
+        source: TransferSource,
         optionAck: ByteBuffer?, onEnd: @escaping (TransferEnd) -> Void
     ) {
         self.descriptor = descriptor
+        self.local = local
         self.serial = serial
         self.machine = machine
         self.client = client
@@ -56,11 +60,10 @@ final class ActiveTransfer {
         self.onEnd = onEnd
     }
 
-    /// Closes the socket and reports the end, once.
+    /// Reports the end, once. The socket is the engine's to close or keep as a spare.
     func end(outcome: String, message: String?) {
         guard !ended else { return }
         ended = true
-        _ = close(descriptor)
         onEnd(TransferEnd(outcome: outcome, statistics: machine.statistics, message: message))
     }
 
@@ -74,8 +77,7 @@ final class ActiveTransfer {
 
     /// Whether `sender` is the client (same address and port).
     func isClient(_ sender: sockaddr_storage) -> Bool {
-        SocketAddressBytes.sameHost(sender, clientStorage)
-            && SocketAddressBytes.port(of: sender) == SocketAddressBytes.port(of: clientStorage)
+        SocketAddressBytes.sameEndpoint(sender, clientStorage)
     }
 
     /// Sends one datagram to `peer` (the client, or a stranger that gets ERROR 5); false when the send buffer is

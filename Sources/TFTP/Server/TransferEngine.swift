@@ -38,6 +38,7 @@ final class TransferEngine: @unchecked Sendable {
     private var running = true
     private var transfers = TransferTable()
     private var deadlines = DeadlineHeap()
+    private var spares = SpareSockets()
     private var nextSerial: UInt64 = 0
     /// Listening sockets (descriptor → bound address), shared with the other engines until dropped.
     private var listeners: [CInt: SocketAddress] = [:]
@@ -110,9 +111,12 @@ final class TransferEngine: @unchecked Sendable {
                 } else if descriptor == poll.wakeDescriptor {
                     poll.drainWakes()
                     runInbox()
+                } else {
+                    discardDatagram(on: descriptor)
                 }
             }
             fireDueTimers()
+            closeExpiredSpares()
         }
         dropListeners()
         cutTransfers()
@@ -127,7 +131,13 @@ final class TransferEngine: @unchecked Sendable {
     }
 
     private func millisecondsToNextDeadline() -> CInt {
-        guard let earliest = deadlines.earliest else { return -1 }
+        let earliest: ContinuousClock.Instant
+        switch (deadlines.earliest, spares.nextExpiry) {
+        case (nil, nil): return -1
+        case (let deadline?, nil): earliest = deadline
+        case (nil, let expiry?): earliest = expiry
+        case (let deadline?, let expiry?): earliest = min(deadline, expiry)
+        }
         let (seconds, attoseconds) = ContinuousClock.now.duration(to: earliest).components
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return CInt(clamping: max(0, milliseconds))
@@ -165,21 +175,25 @@ final class TransferEngine: @unchecked Sendable {
         optionAck: ByteBuffer?, onEnd: @escaping (TransferEnd) -> Void
     ) {
         let descriptor: CInt
-        do throws(EngineError) {
-            descriptor = try BoundSocket.udp(bound: local)
+        if let spare = spares.take(for: local, client: client.storage) {
+            descriptor = spare
+        } else {
             do throws(EngineError) {
-                try poll.add(descriptor)
+                descriptor = try BoundSocket.udp(bound: local)
+                do throws(EngineError) {
+                    try poll.add(descriptor)
+                } catch {
+                    _ = close(descriptor)
+                    throw error
+                }
             } catch {
-                _ = close(descriptor)
-                throw error
+                onEnd(TransferEnd(outcome: "server error", statistics: .init(), message: error.description))
+                return
             }
-        } catch {
-            onEnd(TransferEnd(outcome: "server error", statistics: .init(), message: error.description))
-            return
         }
         nextSerial += 1
         let transfer = ActiveTransfer(
-            descriptor: descriptor, serial: nextSerial, machine: machine, client: client, source: source,
+            descriptor: descriptor, local: local, serial: nextSerial, machine: machine, client: client, source: source,
             optionAck: optionAck, onEnd: onEnd)
         transfers[descriptor] = transfer
         perform(transfer.machine.start(now: .now), on: transfer)
@@ -335,12 +349,32 @@ final class TransferEngine: @unchecked Sendable {
 
     private func finish(_ transfer: ActiveTransfer, outcome: String, message: String?) {
         transfers[transfer.descriptor] = nil
+        if transfer.unsent != nil { poll.watchWritable(transfer.descriptor, false) }
+        if !spares.keep(transfer.descriptor, local: transfer.local, lastClient: transfer.clientStorage, now: .now) {
+            _ = close(transfer.descriptor)
+        }
         transfer.end(outcome: outcome, message: message)
     }
 
-    /// Ends every transfer in flight as `server stopped` (the server is being cancelled).
+    /// A datagram on a spare socket: no transfer runs there, so it is a late duplicate or a stranger's. Dropped,
+    /// one per readiness event (the poll is level triggered).
+    private func discardDatagram(on descriptor: CInt) {
+        _ = recv(descriptor, receiveBuffer.baseAddress, receiveBuffer.count, CInt(MSG_DONTWAIT))
+    }
+
+    private func closeExpiredSpares() {
+        guard !spares.isEmpty else { return }
+        let now = ContinuousClock.now
+        while let descriptor = spares.popExpired(now: now) { _ = close(descriptor) }
+    }
+
+    /// Ends every transfer in flight as `server stopped` (the server is being cancelled) and closes the spares.
     func cutTransfers() {
-        for transfer in transfers.removeAll() { transfer.end(outcome: "server stopped", message: nil) }
+        for transfer in transfers.removeAll() {
+            _ = close(transfer.descriptor)
+            transfer.end(outcome: "server stopped", message: nil)
+        }
+        for descriptor in spares.removeAll() { _ = close(descriptor) }
     }
 
     /// Stops reading the listening sockets; the last engine to let go closes them.
