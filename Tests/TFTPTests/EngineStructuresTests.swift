@@ -8,33 +8,33 @@ import Testing
 @Suite struct EngineStructuresTests {
     private let start = ContinuousClock.now
 
-    private func entry(_ milliseconds: Int, descriptor: CInt) -> DeadlineHeap.Entry {
+    private func entry(_ milliseconds: Int, descriptor: CInt) -> DeadlineQueue.Entry {
         .init(deadline: start.advanced(by: .milliseconds(milliseconds)), descriptor: descriptor, serial: 1)
     }
 
     @Test func deadlinesComeDueInTimeOrderAndNeverEarly() {
-        var heap = DeadlineHeap()
+        var queue = DeadlineQueue()
         // A fixed shuffle of 0..<200 ms with repeats, as transfers arm timers in no particular order.
         let offsets = (0..<400).map { ($0 * 7919) % 200 }
-        for (index, offset) in offsets.enumerated() { heap.insert(entry(offset, descriptor: CInt(index))) }
-        #expect(heap.earliest == start)
+        for (index, offset) in offsets.enumerated() { queue.insert(entry(offset, descriptor: CInt(index))) }
+        #expect(queue.earliest == start)
 
         // Nothing is due before its time.
-        #expect(heap.popDue(now: start.advanced(by: .milliseconds(-1))) == nil)
+        #expect(queue.popDue(now: start.advanced(by: .milliseconds(-1))) == nil)
 
         var popped: [ContinuousClock.Instant] = []
         let halfway = start.advanced(by: .milliseconds(100))
-        while let due = heap.popDue(now: halfway) { popped.append(due.deadline) }
+        while let due = queue.popDue(now: halfway) { popped.append(due.deadline) }
         #expect(popped.count == offsets.filter { $0 <= 100 }.count)
         #expect(popped == popped.sorted())
         #expect(popped.allSatisfy { $0 <= halfway })
-        #expect(heap.earliest.map { $0 > halfway } == true)
+        #expect(queue.earliest.map { $0 > halfway } == true)
 
         let end = start.advanced(by: .seconds(1))
-        while let due = heap.popDue(now: end) { popped.append(due.deadline) }
+        while let due = queue.popDue(now: end) { popped.append(due.deadline) }
         #expect(popped.count == offsets.count)
         #expect(popped == popped.sorted())
-        #expect(heap.earliest == nil)
+        #expect(queue.earliest == nil)
     }
 
     @Test func transfersAreFoundByDescriptorAndForgotten() throws {

@@ -92,9 +92,11 @@ extension ByteBuffer {
     /// Writes `string` as a NUL-terminated TFTP string; an embedded NUL would end the field early, so the string is
     /// cut there.
     fileprivate mutating func writeTFTPString(_ string: String) {
-        for byte in string.utf8 {
-            if byte == 0 { break }
-            writeInteger(byte)
+        var string = string
+        string.withUTF8 { bytes in
+            // A NUL inside would end the field early on the wire: cut there.
+            let length = bytes.firstIndex(of: 0) ?? bytes.count
+            writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[..<length]))
         }
         writeInteger(UInt8(0))
     }

@@ -8,13 +8,13 @@ import NIOCore
 #endif
 
 /// One thread running TFTP: it reads requests from the listening sockets it shares with the other engines, and
-/// runs every transfer it starts on that transfer's own socket, with one epoll set and one heap of
+/// runs every transfer it starts on that transfer's own socket, with one epoll set and one queue of
 /// retransmission deadlines.
 ///
 /// Why not a channel per transfer on SwiftNIO: a transfer of a small file lives for two round trips, and NIO's
 /// channel setup and teardown (bootstrap futures, pipeline, four epoll changes) measured about 55 µs of CPU per
-/// transfer, three times dnsmasq's whole cost. Here a transfer costs its socket, one `epoll_ctl`, its sends and
-/// receives, and a few objects.
+/// transfer, three times dnsmasq's whole cost. Here a transfer costs its sends and receives, a few objects, and a
+/// socket: usually a spare one an earlier transfer left (``SpareSockets``), else a new one and one `epoll_ctl`.
 ///
 /// Everything but ``post(_:)`` and ``stop()`` runs on the engine's thread; other threads hand it work through
 /// ``post(_:)``, which is why the unchecked `Sendable` is sound.
@@ -37,7 +37,7 @@ final class TransferEngine: @unchecked Sendable {
     private let inbox = NIOLockedValueBox<[@Sendable (TransferEngine) -> Void]>([])
     private var running = true
     private var transfers = TransferTable()
-    private var deadlines = DeadlineHeap()
+    private var deadlines = DeadlineQueue()
     private var spares = SpareSockets()
     private var nextSerial: UInt64 = 0
     /// Listening sockets (descriptor → bound address), shared with the other engines until dropped.
@@ -330,7 +330,7 @@ final class TransferEngine: @unchecked Sendable {
         _ = sendBlocks(rest, of: transfer)
     }
 
-    /// Keeps at most one deadline per transfer in the heap: an earlier one that fires before the current deadline
+    /// Keeps at most one deadline per transfer in the queue: an earlier one that fires before the current deadline
     /// just re-arms itself (the machine answers `scheduleTimeout`), which is cheaper than replacing it on every ACK.
     private func arm(_ transfer: ActiveTransfer, at deadline: ContinuousClock.Instant) {
         guard !transfer.timerArmed else { return }
