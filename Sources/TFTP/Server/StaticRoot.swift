@@ -8,10 +8,13 @@
 /// `O_NOFOLLOW`. A symlink is resolved by hand against the components walked so far: a relative target that stays
 /// inside the root is followed, an absolute one or one that climbs above the root is refused. A component swapped for
 /// a symlink between two lookups is caught by `O_NOFOLLOW` itself, so there is no check-then-open race.
+///
+/// Small files are kept in memory while they stay unchanged (see ``SmallFileCache``).
 public final class StaticRoot: TFTPContentProvider {
     /// The folder, as given.
     public let path: String
     private let rootDescriptor: CInt
+    private let cache: SmallFileCache
 
     /// `O_PATH` (Linux): Glibc only exports it under `_GNU_SOURCE`. A descriptor usable for `openat` only, which needs
     /// search but not read permission on the folder.
@@ -21,26 +24,40 @@ public final class StaticRoot: TFTPContentProvider {
     private static let maximumSymlinkHops = 40
 
     /// Opens the root folder; fails if it does not exist or is not a readable folder.
-    public init(path: String) throws(StaticRootError) {
+    public convenience init(path: String) throws(StaticRootError) {
+        try self.init(path: path, cache: SmallFileCache())
+    }
+
+    init(path: String, cache: SmallFileCache) throws(StaticRootError) {
         let descriptor = Glibc.open(path, Self.oPath | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw StaticRootError(path: path, errno: errno) }
         self.path = path
         self.rootDescriptor = descriptor
+        self.cache = cache
     }
 
     deinit {
         _ = close(rootDescriptor)
     }
 
-    /// The file at the request's path, opened confined (see ``open(relativePath:)``): a few `openat` calls, cheap
-    /// enough for the engine thread.
+    /// The file at the request's path (see ``content(at:)``): a few system calls, cheap enough for the engine
+    /// thread.
     public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
-        .file(try open(relativePath: request.path))
+        try content(at: request.path)
     }
 
-    /// The file at the request's path, opened confined (see ``open(relativePath:)``).
+    /// The file at the request's path (see ``content(at:)``).
     public func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
-        .file(try open(relativePath: request.path))
+        try content(at: request.path)
+    }
+
+    /// The file at `relativePath`: its bytes when it is small and unchanged since they were cached, else the file
+    /// opened confined (see ``open(relativePath:)``).
+    public func content(at relativePath: String) throws(TFTPRefusal) -> TFTPContent {
+        if let cached = cache.bytes(of: relativePath, under: rootDescriptor) { return .bytes(cached) }
+        let (file, info) = try openWithStatus(relativePath: relativePath)
+        if let bytes = cache.store(file, info: info, path: relativePath) { return .bytes(bytes) }
+        return .file(file)
     }
 
     /// Opens the regular file at `relativePath` (already normalised, see ``TFTPPath``) inside the root.
@@ -48,6 +65,11 @@ public final class StaticRoot: TFTPContentProvider {
     /// Refusals: ERROR 1 when it does not exist; ERROR 2 when it is a directory or not a regular file, is not
     /// readable, or a symlink on the way leads outside the root.
     public func open(relativePath: String) throws(TFTPRefusal) -> OpenedFile {
+        try openWithStatus(relativePath: relativePath).file
+    }
+
+    /// ``open(relativePath:)``, with the file's `fstat`.
+    private func openWithStatus(relativePath: String) throws(TFTPRefusal) -> (file: OpenedFile, info: stat) {
         // Components still to walk, next one last.
         var pending = relativePath.split(separator: "/").reversed().map(String.init)
         // Directories walked so far below the root; `..` pops one.
@@ -86,7 +108,9 @@ public final class StaticRoot: TFTPContentProvider {
         throw TFTPRefusal.notFound
     }
 
-    private static func regularFile(_ descriptor: CInt, path: String) throws(TFTPRefusal) -> OpenedFile {
+    private static func regularFile(_ descriptor: CInt, path: String) throws(TFTPRefusal) -> (
+        file: OpenedFile, info: stat
+    ) {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
             let error = errno
@@ -97,7 +121,7 @@ public final class StaticRoot: TFTPContentProvider {
             _ = close(descriptor)
             throw refusal((status.st_mode & S_IFMT == S_IFDIR) ? "is a directory" : "not a regular file")
         }
-        return OpenedFile(descriptor: descriptor, size: Int(status.st_size), path: path)
+        return (OpenedFile(descriptor: descriptor, size: Int(status.st_size), path: path), status)
     }
 
     /// The target of `name` in `directory` if it is a symlink.

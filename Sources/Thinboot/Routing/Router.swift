@@ -37,7 +37,7 @@ public final class Router: TFTPContentProvider {
     /// A static file, or a script's answer still cached for this client; nil when a script must run.
     public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
         let ip = noteBootLoader(request)
-        guard firstRoute(for: request.path) != nil else { return .file(try root.open(relativePath: request.path)) }
+        guard firstRoute(for: request.path) != nil else { return try root.content(at: request.path) }
         return generated.bytes(ip: ip, path: request.path).map { .bytes($0) }
     }
 
@@ -65,7 +65,7 @@ public final class Router: TFTPContentProvider {
         -> TFTPContent
     {
         guard let (route, match) = firstRoute(for: request.path) else {
-            return .file(try root.open(relativePath: request.path))
+            return try root.content(at: request.path)
         }
         var request = request
         request.match = match
@@ -93,9 +93,9 @@ public final class Router: TFTPContentProvider {
             generated.store(bytes, ip: request.ip, path: request.path)
             return .bytes(bytes)
         case .file(let path):
-            return .file(try root.open(relativePath: path))
+            return try root.content(at: path)
         case .nothing:
-            return .file(try root.open(relativePath: request.path))
+            return try root.content(at: request.path)
         }
     }
 

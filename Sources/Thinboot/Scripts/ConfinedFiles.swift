@@ -9,6 +9,17 @@ import TFTP
 public protocol ConfinedFiles: Sendable {
     /// Opens a regular file by its normalised path relative to the folder, or refuses as TFTP would.
     func open(relativePath: String) throws(TFTPRefusal) -> OpenedFile
+
+    /// What a TFTP client gets for the file at `relativePath`: `StaticRoot` answers small unchanged files from
+    /// memory.
+    func content(at relativePath: String) throws(TFTPRefusal) -> TFTPContent
+}
+
+extension ConfinedFiles {
+    /// The file, opened.
+    public func content(at relativePath: String) throws(TFTPRefusal) -> TFTPContent {
+        .file(try open(relativePath: relativePath))
+    }
 }
 
 extension OpenedFile {

@@ -1,0 +1,86 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import TFTP
+
+/// Small files come from memory only while the path still names the file they were read from: a rewrite, a
+/// replacement, a removal or a symlink swapped in is seen on the very next request.
+@Suite("Small static files from memory")
+struct SmallFileCacheTests {
+    private static let settle = Duration.milliseconds(200)
+
+    /// What the root answers for `path`: the bytes, and whether they came from memory rather than an open file.
+    private func answer(_ root: StaticRoot, _ path: String) throws(TFTPRefusal) -> (bytes: [UInt8], fromMemory: Bool) {
+        switch try root.content(at: path) {
+        case .bytes(let bytes):
+            return (bytes, true)
+        case .file(let file):
+            var bytes = [UInt8](repeating: 0, count: file.size)
+            let count = bytes.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, $0.count, 0) }
+            return (Array(bytes[0..<max(0, count)]), false)
+        }
+    }
+
+    private func refusal(_ root: StaticRoot, _ path: String) -> TFTPRefusal? {
+        do {
+            _ = try root.content(at: path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func waitToSettle() {
+        Thread.sleep(forTimeInterval: 0.3)
+    }
+
+    @Test func aSettledSmallFileComesFromMemoryUntilItChanges() throws {
+        let folder = try TemporaryDirectory("small-file-cache")
+        defer { folder.remove() }
+        let first = patternBytes(count: 300, seed: 1)
+        let second = patternBytes(count: 300, seed: 2)
+        try folder.write("root/menu.cfg", first)
+        try folder.write("secret", "outside")
+        let root = try StaticRoot(path: folder.file("root"), cache: SmallFileCache(settle: Self.settle))
+
+        // Just written: read from the file, not kept.
+        #expect(try answer(root, "menu.cfg") == (first, false))
+        waitToSettle()
+        #expect(try answer(root, "menu.cfg") == (first, true))
+        #expect(try answer(root, "menu.cfg") == (first, true))
+
+        // Rewritten in place, same size: the new bytes at once.
+        try folder.write("root/menu.cfg", second)
+        #expect(try answer(root, "menu.cfg").bytes == second)
+        waitToSettle()
+        #expect(try answer(root, "menu.cfg") == (second, true))
+
+        // Replaced by rename.
+        try folder.write("root/next.cfg", first)
+        #expect(rename(folder.file("root/next.cfg"), folder.file("root/menu.cfg")) == 0)
+        #expect(try answer(root, "menu.cfg").bytes == first)
+
+        // Replaced by a symlink out of the root: refused, never the cached bytes.
+        waitToSettle()
+        #expect(try answer(root, "menu.cfg") == (first, true))
+        #expect(unlink(folder.file("root/menu.cfg")) == 0)
+        #expect(symlink(folder.file("secret"), folder.file("root/menu.cfg")) == 0)
+        #expect(refusal(root, "menu.cfg")?.code == .accessViolation)
+
+        // Removed: not found.
+        #expect(unlink(folder.file("root/menu.cfg")) == 0)
+        #expect(refusal(root, "menu.cfg")?.code == .fileNotFound)
+    }
+
+    @Test func filesOverTheSizeLimitAreAlwaysReadFromDisk() throws {
+        let folder = try TemporaryDirectory("small-file-cache")
+        defer { folder.remove() }
+        let big = patternBytes(count: SmallFileCache.maximumFileSize + 1, seed: 3)
+        try folder.write("root/kernel", big)
+        let root = try StaticRoot(path: folder.file("root"), cache: SmallFileCache(settle: Self.settle))
+        waitToSettle()
+        #expect(try answer(root, "kernel") == (big, false))
+        #expect(try answer(root, "kernel") == (big, false))
+    }
+}
