@@ -50,32 +50,37 @@ struct TFTPGetCommand: ParsableCommand {
 
 extension TFTPMode: ExpressibleByArgument {}
 
-/// Where fetched bytes go: stdout, or a file that is removed again if the transfer fails.
+/// Where fetched bytes go: stdout, or a file opened for writing. A regular file is removed again if the transfer
+/// fails; anything else (`/dev/null`, a FIFO) is only written to, never replaced or removed.
 private final class OutputSink {
     private let handle: FileHandle
-    private let path: String?
+    /// The file to remove on failure: a regular file only.
+    private let partialFile: String?
 
     init(_ target: String) throws {
-        if target == "-" {
+        guard target != "-" else {
             handle = .standardOutput
-            path = nil
-        } else {
-            guard FileManager.default.createFile(atPath: target, contents: nil) else {
-                throw ValidationError("cannot create \(target): check the folder exists and is writable")
-            }
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
-            path = target
+            partialFile = nil
+            return
         }
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw ValidationError(
+                "cannot write \(target): \(String(cString: strerror(errno))) (check the folder exists and is writable)")
+        }
+        var info = stat()
+        let regular = fstat(descriptor, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        partialFile = regular ? target : nil
     }
 
     func write(_ bytes: [UInt8]) throws { try handle.write(contentsOf: bytes) }
 
-    func close() throws { if path != nil { try handle.close() } }
+    func close() throws { if handle !== FileHandle.standardOutput { try handle.close() } }
 
     func discard() {
-        guard let path else { return }
-        try? handle.close()
-        try? FileManager.default.removeItem(atPath: path)
+        try? close()
+        if let partialFile { unlink(partialFile) }
     }
 }
 

@@ -26,4 +26,31 @@ import Testing
             #expect(try await sha256(file: out.file("cfg")) == sha256(file: server.root.file(name)))
         }
     }
+
+    /// `-o` naming a device (here a copy of `/dev/null`'s node in a temporary folder) is written to, and left in place
+    /// when the fetch fails; a regular file that failed is removed, so no partial download looks complete.
+    @Test func outputThatIsNotARegularFileIsNeverReplacedOrRemoved() async throws {
+        let content = patternBytes(count: 3000, seed: 4)
+        try await TFTPTestServer.with { root in
+            try root.write("file.bin", content)
+        } _: { server in
+            let out = try TemporaryDirectory("bundled-out")
+            defer { out.remove() }
+            let device = out.file("null")
+            // Major 1, minor 3: the node of /dev/null.
+            try #require(mknod(device, S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0, "mknod needs root")
+            for name in ["file.bin", "missing.bin"] {
+                _ = try await runTool(
+                    try thinbootExecutable(),
+                    ["tftp", "get", "--port", "\(server.port)", "-o", device, "127.0.0.1", name])
+                var info = stat()
+                #expect(stat(device, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR, "\(name) replaced the device")
+            }
+            let failed = try await runTool(
+                try thinbootExecutable(),
+                ["tftp", "get", "--port", "\(server.port)", "-o", out.file("partial"), "127.0.0.1", "missing.bin"])
+            #expect(failed.status != 0 && failed.stderr.contains("not found"), "\(failed.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out.file("partial")))
+        }
+    }
 }

@@ -9,7 +9,7 @@ import Testing
     /// 10.77.0.2 / fd00:77::2 with a MAC of our choosing, and an MTU when given. Always torn down, whatever
     /// `body` does.
     static func withNamespacePair(
-        clientMAC: String, mtu: Int? = nil, _ body: (String, String) async throws -> Void
+        clientMAC: String, mtu: Int? = nil, serverLinkRate: String? = nil, _ body: (String, String) async throws -> Void
     ) async throws {
         // Unique per process and per caller (the MAC's last byte), so suites running side by side never collide.
         let tag = "\(getpid() % 100_000)\(clientMAC.suffix(2))"
@@ -36,6 +36,17 @@ import Testing
                 let result = try await runTool("ip", arguments, timeout: .seconds(10))
                 guard result.status == 0 else {
                     throw NamespaceSetupFailed(command: "ip " + arguments.joined(separator: " "), stderr: result.stderr)
+                }
+            }
+            if let serverLinkRate {
+                // A token bucket on the server's side: packets wait in it, so the server's send buffer fills.
+                let arguments = [
+                    "-n", server, "qdisc", "add", "dev", "tbs\(tag)", "root", "tbf", "rate", serverLinkRate, "burst",
+                    "64kb", "latency", "2s",
+                ]
+                let result = try await runTool("tc", arguments, timeout: .seconds(10))
+                guard result.status == 0 else {
+                    throw NamespaceSetupFailed(command: "tc " + arguments.joined(separator: " "), stderr: result.stderr)
                 }
             }
             try await body(server, client)
