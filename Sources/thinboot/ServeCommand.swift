@@ -2,6 +2,10 @@ import ArgumentParser
 import Logging
 import Thinboot
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `thinboot serve --config FILE [--only tftp|nbd]`: runs the servers in the foreground, logging to stderr.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,9 +23,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "thinboot")
+        Self.raiseDescriptorLimit(logger: logger)
         let settings = try ThinbootConfig.load(path: config)
         let roles = only.map { Set([$0]) } ?? Set(ServerRole.allCases)
         try await ThinbootServer(config: settings, roles: roles, logger: logger).run()
+    }
+}
+
+extension ServeCommand {
+    /// Lifts the soft limit on open descriptors to the hard one, as servers do: every transfer, spare transfer
+    /// socket and NBD connection holds one, and the usual soft limit of 1024 is reached long before the hard one.
+    static func raiseDescriptorLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(CInt(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let soft = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(CInt(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+            logger.notice("cannot raise the open file limit", metadata: ["limit": "\(soft)"])
+        }
     }
 }
 

@@ -50,12 +50,14 @@ struct TFTPGetCommand: ParsableCommand {
 
 extension TFTPMode: ExpressibleByArgument {}
 
-/// Where fetched bytes go: stdout, or a file opened for writing. A regular file is removed again if the transfer
-/// fails; anything else (`/dev/null`, a FIFO) is only written to, never replaced or removed.
+/// Where fetched bytes go: stdout, or a file opened for writing. A regular file named directly is removed again if
+/// the transfer fails; anything else (`/dev/null`, a FIFO, a symlink and what it points to) is only written to,
+/// never replaced or removed.
 private final class OutputSink {
     private let handle: FileHandle
     /// The file to remove on failure: a regular file only.
     private let partialFile: String?
+    private var closed = false
 
     init(_ target: String) throws {
         guard target != "-" else {
@@ -68,15 +70,23 @@ private final class OutputSink {
             throw ValidationError(
                 "cannot write \(target): \(String(cString: strerror(errno))) (check the folder exists and is writable)")
         }
-        var info = stat()
-        let regular = fstat(descriptor, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+        // The path itself must be that regular file: through a symlink, removing the path would remove the link.
+        var opened = stat()
+        var named = stat()
+        let regular =
+            fstat(descriptor, &opened) == 0 && lstat(target, &named) == 0 && named.st_mode & S_IFMT == S_IFREG
+            && named.st_dev == opened.st_dev && named.st_ino == opened.st_ino
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         partialFile = regular ? target : nil
     }
 
     func write(_ bytes: [UInt8]) throws { try handle.write(contentsOf: bytes) }
 
-    func close() throws { if handle !== FileHandle.standardOutput { try handle.close() } }
+    func close() throws {
+        guard !closed, handle !== FileHandle.standardOutput else { return }
+        closed = true
+        try handle.close()
+    }
 
     func discard() {
         try? close()

@@ -27,8 +27,9 @@ import Testing
         }
     }
 
-    /// `-o` naming a device (here a copy of `/dev/null`'s node in a temporary folder) is written to, and left in place
-    /// when the fetch fails; a regular file that failed is removed, so no partial download looks complete.
+    /// `-o` naming a device (here a copy of `/dev/null`'s node in a temporary folder) or a symlink is written to,
+    /// and left in place when the fetch fails; a regular file that failed is removed, so no partial download looks
+    /// complete.
     @Test func outputThatIsNotARegularFileIsNeverReplacedOrRemoved() async throws {
         let content = patternBytes(count: 3000, seed: 4)
         try await TFTPTestServer.with { root in
@@ -46,6 +47,15 @@ import Testing
                 var info = stat()
                 #expect(stat(device, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR, "\(name) replaced the device")
             }
+            // Through a symlink: the link and the file it names both stay.
+            try out.write("real", "keep")
+            #expect(symlink(out.file("real"), out.file("link")) == 0)
+            _ = try await runTool(
+                try thinbootExecutable(),
+                ["tftp", "get", "--port", "\(server.port)", "-o", out.file("link"), "127.0.0.1", "missing.bin"])
+            var link = stat()
+            #expect(lstat(out.file("link"), &link) == 0 && link.st_mode & S_IFMT == S_IFLNK)
+            #expect(FileManager.default.fileExists(atPath: out.file("real")))
             let failed = try await runTool(
                 try thinbootExecutable(),
                 ["tftp", "get", "--port", "\(server.port)", "-o", out.file("partial"), "127.0.0.1", "missing.bin"])

@@ -15,6 +15,9 @@ struct PathNormalisationTests {
         ("a..b/c..", "a..b/c.."),
         ("...", "..."),
         ("pxelinux.cfg/01-52-54-00-12-34-56", "pxelinux.cfg/01-52-54-00-12-34-56"),
+        // A combining mark after a separator is part of the next name, never of the separator.
+        ("//\u{301}etc", "\u{301}etc"),
+        ("a/\u{301}b", "a/\u{301}b"),
     ])
     func accepted(_ input: String, _ expected: String) throws {
         #expect(try TFTPPath.normalise(input) == expected)
@@ -24,7 +27,9 @@ struct PathNormalisationTests {
         #expect(try TFTPPath.normalise(Array("pxelinux.0".utf8) + [0xFF, 0xFF]) == "pxelinux.0")
     }
 
-    @Test(arguments: ["../etc/passwd", "a/../../b", "..", "a/..", "..\\x", "a\\..\\..\\b", "/../x"])
+    @Test(arguments: [
+        "../etc/passwd", "a/../../b", "..", "a/..", "..\\x", "a\\..\\..\\b", "/../x", "../\u{301}x", "a/..\\\u{301}x",
+    ])
     func traversalIsRefused(_ input: String) {
         #expect(throws: TFTPRefusal.self) { try TFTPPath.normalise(input) }
         #expect(refusalCode(Array(input.utf8)) == .accessViolation)

@@ -83,4 +83,24 @@ struct SmallFileCacheTests {
         #expect(try answer(root, "kernel") == (big, false))
         #expect(try answer(root, "kernel") == (big, false))
     }
+
+    /// However many small files are asked for (a `boot -> .` symlink alone gives one file dozens of names), the
+    /// cache keeps at most its entry limit.
+    @Test func theCacheHoldsAtMostItsEntryLimit() throws {
+        let folder = try TemporaryDirectory("small-file-cache")
+        defer { folder.remove() }
+        let count = SmallFileCache.maximumEntries + 10
+        for index in 0..<count { try folder.write("root/f\(index)", "tiny") }
+        let cache = SmallFileCache(settle: Self.settle)
+        let root = try StaticRoot(path: folder.file("root"), cache: cache)
+        waitToSettle()
+        for index in 0..<count {
+            let answer = try answer(root, "f\(index)")
+            guard answer == (Array("tiny".utf8), true) else {
+                Issue.record("f\(index): \(answer)")
+                return
+            }
+        }
+        #expect(cache.entryCount == SmallFileCache.maximumEntries)
+    }
 }

@@ -18,6 +18,9 @@ struct StaticRootTests {
         try links.createSymbolicLink(atPath: folder.file("root/climb"), withDestinationPath: "../secret")
         try links.createSymbolicLink(atPath: folder.file("root/bootdir"), withDestinationPath: "boot")
         try links.createSymbolicLink(atPath: folder.file("root/loop"), withDestinationPath: "loop")
+        try links.createSymbolicLink(atPath: folder.file("root/parent"), withDestinationPath: "..")
+        // Outside the root, named with a combining mark first: `parent/\u{301}x` must not reach it.
+        try folder.write("\u{301}x", "outside")
         #expect(mkfifo(folder.file("root/fifo"), 0o644) == 0)
         try body(folder, try StaticRoot(path: folder.file("root")))
     }
@@ -51,6 +54,8 @@ struct StaticRootTests {
         ("climb", .accessViolation),
         ("loop", .accessViolation),
         ("../secret", .accessViolation),
+        ("parent/secret", .accessViolation),
+        ("parent/\u{301}x", .accessViolation),
     ])
     func refusesWithTheRightCode(_ path: String, _ code: TFTPErrorCode) throws {
         try withRoot { _, root in

@@ -11,12 +11,17 @@ import Synchronization
 /// and compares device, inode, size, and modification and change times to the nanosecond. Anything else goes
 /// through the confined lookup again, which also refuses whatever a symlink swapped in would reach. A file changed
 /// within the last ``settle`` is not cached: file times are as coarse as the kernel's clock tick, and a change in
-/// the same tick as the cached version would look like no change (git's "racily clean" problem).
+/// the same tick as the cached version would look like no change (git's "racily clean" problem; FAT keeps
+/// modification times in steps of 2 s).
 final class SmallFileCache: Sendable {
     /// Files up to this size are cached.
     static let maximumFileSize = 64 * 1024
-    /// Bytes cached in all; past this, entries make room for new ones.
+    /// Bytes cached in all, paths and bookkeeping included; past this, entries make room for new ones.
     static let capacity = 16 * 1024 * 1024
+    /// Entries at most: symlink loops (`boot -> .`) give one file endless names, each its own entry.
+    static let maximumEntries = 4096
+    /// What an entry costs besides its bytes and path: the dictionary slot, the array header, the identity.
+    private static let entryOverhead = 128
 
     /// What names one version of a file.
     struct Identity: Equatable {
@@ -55,9 +60,12 @@ final class SmallFileCache: Sendable {
     /// How long a file must have been left alone before it is cached.
     let settle: Duration
 
-    init(settle: Duration = .seconds(1)) {
+    init(settle: Duration = .seconds(3)) {
         self.settle = settle
     }
+
+    /// How many files are cached.
+    var entryCount: Int { contents.withLock { $0.entries.count } }
 
     /// The cached bytes of `path` (relative to `root`) if the path still names the file they were read from.
     func bytes(of path: String, under root: CInt) -> [UInt8]? {
@@ -65,7 +73,7 @@ final class SmallFileCache: Sendable {
         var info = stat()
         guard fstatat(root, path, &info, 0) == 0, Identity(info) == entry.identity else {
             contents.withLock { contents in
-                if let stale = contents.entries.removeValue(forKey: path) { contents.bytes -= stale.bytes.count }
+                if let stale = contents.entries.removeValue(forKey: path) { contents.bytes -= Self.cost(stale, path) }
             }
             return nil
         }
@@ -88,16 +96,25 @@ final class SmallFileCache: Sendable {
         }
         // Shorter than its size: changing under us. Stream it this time.
         guard bytes.count == identity.size else { return nil }
+        let entry = Entry(identity: identity, bytes: bytes)
+        let cost = Self.cost(entry, path)
         contents.withLock { contents in
-            if let old = contents.entries.removeValue(forKey: path) { contents.bytes -= old.bytes.count }
-            while contents.bytes + bytes.count > Self.capacity, let (victim, entry) = contents.entries.first {
+            if let old = contents.entries.removeValue(forKey: path) { contents.bytes -= Self.cost(old, path) }
+            // Any entry makes room: the files of a boot storm are few and come straight back.
+            while contents.bytes + cost > Self.capacity || contents.entries.count >= Self.maximumEntries,
+                let (victim, old) = contents.entries.first
+            {
                 contents.entries[victim] = nil
-                contents.bytes -= entry.bytes.count
+                contents.bytes -= Self.cost(old, victim)
             }
-            contents.entries[path] = Entry(identity: identity, bytes: bytes)
-            contents.bytes += bytes.count
+            contents.entries[path] = entry
+            contents.bytes += cost
         }
         return bytes
+    }
+
+    private static func cost(_ entry: Entry, _ path: String) -> Int {
+        entry.bytes.count + path.utf8.count + entryOverhead
     }
 
     /// Whether the file's last change lies at least ``settle`` in the past.

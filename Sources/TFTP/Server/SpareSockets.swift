@@ -32,7 +32,13 @@ struct SpareSockets {
     /// When the oldest spare expires.
     var nextExpiry: ContinuousClock.Instant? { spares.first?.expires }
 
-    /// A spare bound to `local` that did not last serve `client`, if there is one; it is the caller's now.
+    /// Whether `descriptor` is a spare.
+    func contains(_ descriptor: CInt) -> Bool {
+        spares.contains { $0.descriptor == descriptor }
+    }
+
+    /// A spare bound to `local` that did not last serve `client`, if there is one; it is the caller's now, with
+    /// whatever reached it while it waited still to be drained.
     mutating func take(for local: SocketAddress, client: sockaddr_storage) -> CInt? {
         guard
             let index = spares.firstIndex(where: {

@@ -71,7 +71,7 @@ public final class StaticRoot: TFTPContentProvider {
     /// ``open(relativePath:)``, with the file's `fstat`.
     private func openWithStatus(relativePath: String) throws(TFTPRefusal) -> (file: OpenedFile, info: stat) {
         // Components still to walk, next one last.
-        var pending = relativePath.split(separator: "/").reversed().map(String.init)
+        var pending = Self.components(of: relativePath)
         // Directories walked so far below the root; `..` pops one.
         var directories: [CInt] = []
         defer { for descriptor in directories { _ = close(descriptor) } }
@@ -103,9 +103,18 @@ public final class StaticRoot: TFTPContentProvider {
             hops += 1
             guard hops <= Self.maximumSymlinkHops else { throw Self.refusal("too many symlinks") }
             guard !target.hasPrefix("/") else { throw Self.refusal("symlink leads outside the root") }
-            pending.append(contentsOf: target.split(separator: "/").reversed().map(String.init))
+            pending.append(contentsOf: Self.components(of: target))
         }
         throw TFTPRefusal.notFound
+    }
+
+    /// The components of `path`, last first, cut at every `/` byte. Not at `/` characters: a `/` followed by a
+    /// combining mark is one character with it, and would hand `openat` a name with a slash inside to resolve
+    /// unchecked.
+    private static func components(of path: String) -> [String] {
+        path.utf8.split(separator: 0x2F, omittingEmptySubsequences: true).reversed().map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
 
     private static func regularFile(_ descriptor: CInt, path: String) throws(TFTPRefusal) -> (

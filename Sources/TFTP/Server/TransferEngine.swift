@@ -111,9 +111,11 @@ final class TransferEngine: @unchecked Sendable {
                 } else if descriptor == poll.wakeDescriptor {
                     poll.drainWakes()
                     runInbox()
-                } else {
+                } else if spares.contains(descriptor) {
                     discardDatagram(on: descriptor)
                 }
+                // Anything else was closed earlier in this batch (a cut transfer, a dropped listener): its number
+                // may already name another thread's descriptor, so it is left alone.
             }
             fireDueTimers()
             closeExpiredSpares()
@@ -177,6 +179,14 @@ final class TransferEngine: @unchecked Sendable {
         let descriptor: CInt
         if let spare = spares.take(for: local, client: client.storage) {
             descriptor = spare
+            // Late datagrams for its earlier transfers must not pass for this one's (bounded: a flood cannot hold
+            // the engine here).
+            var drained = 0
+            while drained < 1024,
+                recv(descriptor, receiveBuffer.baseAddress, receiveBuffer.count, CInt(MSG_DONTWAIT)) >= 0
+            {
+                drained += 1
+            }
         } else {
             do throws(EngineError) {
                 descriptor = try BoundSocket.udp(bound: local)
