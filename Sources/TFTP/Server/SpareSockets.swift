@@ -10,8 +10,9 @@ import NIOCore
 ///
 /// Each transfer still has a socket of its own while it runs. Spares are lent oldest first, so a port comes back
 /// only after the other spares did, and never to the client it last served: a late duplicate from that client
-/// could otherwise pass for part of the new transfer. A datagram that reaches a spare, or a new transfer from an
-/// earlier client, comes from a stranger and is treated as one.
+/// could otherwise pass for part of the new transfer. The engine drops what reaches a spare while it waits and
+/// drains it again when lending it; what a transfer's socket then receives from an earlier client is a
+/// stranger's datagram, answered with ERROR 5 like any other.
 struct SpareSockets {
     /// Spares kept per engine at most; a socket ending past that is closed.
     static let capacity = 128
