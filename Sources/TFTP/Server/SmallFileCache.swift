@@ -85,15 +85,7 @@ final class SmallFileCache: Sendable {
     func store(_ file: OpenedFile, info: stat, path: String) -> [UInt8]? {
         let identity = Identity(info)
         guard identity.size <= Self.maximumFileSize, isSettled(identity) else { return nil }
-        let bytes = [UInt8](unsafeUninitializedCapacity: identity.size) { buffer, count in
-            count = 0
-            while count < buffer.count {
-                let read = pread(file.descriptor, buffer.baseAddress! + count, buffer.count - count, off_t(count))
-                if read < 0, errno == EINTR { continue }
-                guard read > 0 else { return }
-                count += read
-            }
-        }
+        let bytes = file.readAll()
         // Shorter than its size: changing under us. Stream it this time.
         guard bytes.count == identity.size else { return nil }
         let entry = Entry(identity: identity, bytes: bytes)

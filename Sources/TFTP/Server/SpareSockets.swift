@@ -70,5 +70,4 @@ struct SpareSockets {
         defer { spares.removeAll() }
         return spares.map(\.descriptor)
     }
-
 }

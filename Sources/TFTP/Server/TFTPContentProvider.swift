@@ -69,6 +69,20 @@ public final class OpenedFile: Sendable {
     deinit {
         _ = close(descriptor)
     }
+
+    /// The file's bytes from the start, up to ``size``: fewer when it ended early or a read failed (callers that
+    /// need it whole compare the count).
+    public func readAll() -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = 0
+            while count < buffer.count {
+                let read = pread(descriptor, buffer.baseAddress! + count, buffer.count - count, off_t(count))
+                if read < 0, errno == EINTR { continue }
+                guard read > 0 else { return }
+                count += read
+            }
+        }
+    }
 }
 
 /// A refusal a provider returns: the TFTP error the client sees and the outcome the transfer log records.

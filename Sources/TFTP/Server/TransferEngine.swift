@@ -117,8 +117,9 @@ final class TransferEngine: @unchecked Sendable {
                 // Anything else was closed earlier in this batch (a cut transfer, a dropped listener): its number
                 // may already name another thread's descriptor, so it is left alone.
             }
-            fireDueTimers()
-            closeExpiredSpares()
+            let now = ContinuousClock.now
+            fireDueTimers(now: now)
+            closeExpiredSpares(now: now)
         }
         dropListeners()
         cutTransfers()
@@ -182,11 +183,7 @@ final class TransferEngine: @unchecked Sendable {
             // Late datagrams for its earlier transfers must not pass for this one's (bounded: a flood cannot hold
             // the engine here).
             var drained = 0
-            while drained < 1024,
-                recv(descriptor, receiveBuffer.baseAddress, receiveBuffer.count, CInt(MSG_DONTWAIT)) >= 0
-            {
-                drained += 1
-            }
+            while drained < 1024, discardDatagram(on: descriptor) { drained += 1 }
         } else {
             do throws(EngineError) {
                 descriptor = try BoundSocket.udp(bound: local)
@@ -348,8 +345,7 @@ final class TransferEngine: @unchecked Sendable {
         deadlines.insert(.init(deadline: deadline, descriptor: transfer.descriptor, serial: transfer.serial))
     }
 
-    private func fireDueTimers() {
-        let now = ContinuousClock.now
+    private func fireDueTimers(now: ContinuousClock.Instant) {
         while let entry = deadlines.popDue(now: now) {
             guard let transfer = transfers[entry.descriptor], transfer.serial == entry.serial else { continue }
             transfer.timerArmed = false
@@ -366,15 +362,15 @@ final class TransferEngine: @unchecked Sendable {
         transfer.end(outcome: outcome, message: message)
     }
 
-    /// A datagram on a spare socket: no transfer runs there, so it is a late duplicate or a stranger's. Dropped,
-    /// one per readiness event (the poll is level triggered).
-    private func discardDatagram(on descriptor: CInt) {
-        _ = recv(descriptor, receiveBuffer.baseAddress, receiveBuffer.count, CInt(MSG_DONTWAIT))
+    /// Reads and drops one datagram from a spare socket (no transfer runs there: a late duplicate or a stranger's);
+    /// false when there was none. Called once per readiness event, as the poll is level triggered.
+    @discardableResult
+    private func discardDatagram(on descriptor: CInt) -> Bool {
+        recv(descriptor, receiveBuffer.baseAddress, receiveBuffer.count, CInt(MSG_DONTWAIT)) >= 0
     }
 
-    private func closeExpiredSpares() {
+    private func closeExpiredSpares(now: ContinuousClock.Instant) {
         guard !spares.isEmpty else { return }
-        let now = ContinuousClock.now
         while let descriptor = spares.popExpired(now: now) { _ = close(descriptor) }
     }
 

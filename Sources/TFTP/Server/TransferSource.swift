@@ -133,17 +133,9 @@ enum TransferSource: Sendable {
     }
 
     private static func readAll(_ file: OpenedFile) throws(TFTPRefusal) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: file.size)
-        var done = 0
-        while done < file.size {
-            let result = bytes.withUnsafeMutableBytes { memory in
-                pread(file.descriptor, memory.baseAddress!.advanced(by: done), file.size - done, off_t(done))
-            }
-            if result < 0, errno == EINTR { continue }
-            guard result > 0 else {
-                throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
-            }
-            done += result
+        let bytes = file.readAll()
+        guard bytes.count == file.size else {
+            throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
         }
         return bytes
     }

@@ -1,9 +1,5 @@
 import TFTP
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A folder files are opened from without ever leaving it (the TFTP root, the config folder). `StaticRoot`
 /// is the real one; the router and the script host only need this much.
 public protocol ConfinedFiles: Sendable {
@@ -26,17 +22,7 @@ extension OpenedFile {
     /// Reads the whole file from its descriptor (from the start, whatever was read before).
     func readAll(limit: Int) throws(ScriptFileError) -> [UInt8] {
         guard size <= limit else { throw ScriptFileError("\(path) is \(size) bytes, over the limit of \(limit)") }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        while offset < size {
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                pread(descriptor, buffer.baseAddress! + offset, size - offset, off_t(offset))
-            }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            offset += count
-        }
-        return Array(bytes[0..<offset])
+        return readAll()
     }
 }
 
