@@ -7,7 +7,7 @@
 /// "pxelinux.0"  = "x86-bios"
 /// "bootx64.efi" = "x86_64-efi"
 /// ```
-public struct ArchTable: Sendable {
+public struct ArchTable: Sendable, Equatable {
     /// File name (lowercase) → architecture.
     public let loaders: [String: String]
 

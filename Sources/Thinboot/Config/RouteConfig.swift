@@ -1,5 +1,5 @@
 /// One `[[tftp.route]]`: a path pattern and the Lua script that answers it.
-public struct RouteConfig: Sendable {
+public struct RouteConfig: Sendable, Equatable {
     /// The glob (`pxelinux.cfg/*`, `ltsp/{arch}/lts.conf`, `**/pxelinux.cfg/*`).
     public let path: String
     /// The script file, absolute.

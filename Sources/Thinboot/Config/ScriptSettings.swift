@@ -9,7 +9,7 @@ import Scripting
 /// max_result_kib = 4096      # largest generated file
 /// workers      = 4           # threads running scripts (default: twice the cores, 2...16)
 /// ```
-public struct ScriptSettings: Sendable {
+public struct ScriptSettings: Sendable, Equatable {
     /// The limits per call.
     public let limits: ScriptLimits
     /// Worker threads, each with its own Lua state.

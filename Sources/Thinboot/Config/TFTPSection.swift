@@ -1,5 +1,5 @@
 /// `[tftp]`: where the TFTP server listens, what it serves and its limits.
-public struct TFTPSection: Sendable {
+public struct TFTPSection: Sendable, Equatable {
     /// Addresses to listen on (`listen`), default `0.0.0.0:69` and `[::]:69`.
     public let listen: [ListenAddress]
     /// The static root (`root`), absolute. No request ever leaves it.

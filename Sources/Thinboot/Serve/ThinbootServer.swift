@@ -1,8 +1,10 @@
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// Runs every server a config enables (or the roles asked for) as services of one group, so SIGTERM and SIGINT
-/// shut all of them down gracefully and one failing server stops the process with its error.
+/// shut all of them down gracefully, SIGHUP reloads the config (``ReloadService``), and one failing server stops
+/// the process with its error.
 public struct ThinbootServer: Sendable {
     public let config: ThinbootConfig
     public let roles: Set<ServerRole>
@@ -14,27 +16,26 @@ public struct ThinbootServer: Sendable {
         self.logger = logger
     }
 
-    /// The services this config runs for the roles asked for. Each server adds its own below.
-    func makeServices() throws -> [any Service] {
+    /// Runs until SIGTERM/SIGINT, or until a server fails.
+    public func run() async throws {
+        // Trapped before any server binds: a SIGHUP sent as soon as a port answers must not kill the process.
+        let reloads = await UnixSignalsSequence(trapping: .sighup)
         var services: [any Service] = []
         if roles.contains(.tftp), let tftp = config.tftp {
             services.append(contentsOf: try makeTFTPServices(tftp))
         }
-        if roles.contains(.nbd), let nbd = config.nbd {
-            services.append(contentsOf: try makeNBDServices(nbd))
+        var nbd: NBDService?
+        if roles.contains(.nbd), let section = config.nbd {
+            nbd = NBDService(section: section, logger: logger)
+            services.append(nbd!)
         }
-        return services
-    }
-
-    /// Runs until SIGTERM/SIGINT, or until a server fails.
-    public func run() async throws {
-        let services = try makeServices()
         guard !services.isEmpty else {
             let asked = roles.map(\.rawValue).sorted().joined(separator: ", ")
             throw ConfigError(
                 file: config.file, key: nil,
                 problem: "no server to run for \(asked): add a [\(asked)] section or change --only")
         }
+        services.append(ReloadService(signals: reloads, running: config, roles: roles, nbd: nbd, logger: logger))
         var configuration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             logger: logger)
