@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "thinboot",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "thinboot", targets: ["thinboot"])
     ],

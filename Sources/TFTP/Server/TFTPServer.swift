@@ -78,8 +78,7 @@ public final class TFTPServer: Sendable {
             // against the first address.
             for engine in engines.prefix(started) { engine.stop() }
             for _ in started..<count { listening.release() }
-            let address = configuration.listen.first ?? (try! SocketAddress(ipAddress: "0.0.0.0", port: 0))
-            throw TFTPBindError(address: address, error: error.ioError)
+            throw TFTPBindError(address: configuration.listen.first, error: error.ioError)
         }
         return TFTPServer(listening: listening, engines: engines, transfers: transfers)
     }
