@@ -43,17 +43,33 @@ public final class ScriptPool: Sendable {
     public func run(script: String, argument: ScriptValue, info: ScriptCallInfo? = nil) async throws(ScriptError)
         -> ScriptOutput
     {
-        let info = info ?? ScriptCallInfo(script: script)
-        let result: Result<ScriptOutput, ScriptError> =
-            await submit { worker in
-                do throws(ScriptError) {
-                    return .success(try worker.run(script: script, argument: argument, info: info))
-                } catch {
-                    return .failure(error)
-                }
+        let result = await withCheckedContinuation { continuation in
+            run(script: script, info: info ?? ScriptCallInfo(script: script), argument: { argument }) {
+                continuation.resume(returning: $0)
             }
-            ?? .failure(ScriptError(kind: .unavailable, script: script, line: nil, reason: "the script pool is closed"))
+        }
         return try result.get()
+    }
+
+    /// Runs `script` on a worker with the argument `argument` makes there, and calls `completion` once with the
+    /// result, on that worker (or at once when the pool is closed). Work that may block, such as reading the
+    /// kernel's neighbour table, belongs in `argument`: it then never runs on the caller's thread.
+    public func run(
+        script: String, info: ScriptCallInfo, argument: @escaping @Sendable () -> ScriptValue,
+        completion: @escaping @Sendable (Result<ScriptOutput, ScriptError>) -> Void
+    ) {
+        let accepted = queue.add { worker in
+            do throws(ScriptError) {
+                completion(.success(try worker.run(script: script, argument: argument(), info: info)))
+            } catch {
+                completion(.failure(error))
+            }
+        }
+        if !accepted {
+            completion(
+                .failure(
+                    ScriptError(kind: .unavailable, script: script, line: nil, reason: "the script pool is closed")))
+        }
     }
 
     /// Compiles `script` as a request would (running its top-level code once), reporting the first error.

@@ -44,6 +44,9 @@ struct RenderCommand: AsyncParsableCommand {
                     FileHandle.standardOutput.write($0)
                 }
             }
+        } catch let refusal as BootRefusal {
+            let error = refusal.tftp
+            throw CommandFailure("\(path): the client would get ERROR \(error.code.rawValue) (\(error.message))")
         } catch let refusal as TFTPRefusal {
             throw CommandFailure("\(path): the client would get ERROR \(refusal.code.rawValue) (\(refusal.message))")
         }

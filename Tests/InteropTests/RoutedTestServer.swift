@@ -33,7 +33,7 @@ struct RoutedTestServer {
         let router = try Router.make(config: config, tftp: tftp, logger: log.logger)
         let server = try await TFTPServer.bind(
             configuration: TFTPServerConfiguration(listen: [try SocketAddress(ipAddress: "127.0.0.1", port: 0)]),
-            provider: router, logger: log.logger)
+            provider: TFTPRouteProvider(router: router), logger: log.logger)
         let instance = RoutedTestServer(
             directory: directory, config: configFile, port: server.localAddresses[0].port!, log: log)
         try await withThrowingTaskGroup(of: Void.self) { group in

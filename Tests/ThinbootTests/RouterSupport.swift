@@ -50,6 +50,24 @@ func readRequest(_ path: String, from ip: String = "192.168.202.31", port: Int =
         local: try SocketAddress(ipAddress: "192.168.202.10", port: 69))
 }
 
+extension Router {
+    /// What the TFTP server would send for `request`: the router behind the TFTP adapter, computation awaited.
+    func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
+        switch try TFTPRouteProvider(router: self).answer(for: request) {
+        case .content(let content):
+            return content
+        case .compute(let job):
+            let result = await withCheckedContinuation { continuation in job { continuation.resume(returning: $0) } }
+            return try result.get()
+        }
+    }
+}
+
+/// The bytes a router answered, reading a file answer from its descriptor.
+func bytes(of content: BootContent) -> [UInt8] { bytes(of: content.tftp) }
+
+func text(of content: BootContent) -> String { String(decoding: bytes(of: content), as: UTF8.self) }
+
 /// The bytes a provider answered, reading a file answer from its descriptor.
 func bytes(of content: TFTPContent) -> [UInt8] {
     switch content {

@@ -82,6 +82,35 @@ import Testing
                 + "captures=ltsp-trusty/i386,01-52-54-00-12-34-56")
     }
 
+    /// One route table whatever the protocol: `req.protocol` says which, and each protocol's own fields are there.
+    @Test func scriptsSeeTheProtocolAndItsFields() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write(
+            "proto.lua",
+            """
+            return function(req)
+              if req.protocol == "tftp" then
+                return string.format("tftp mode=%s blksize=%s method=%s", req.mode, req.options.blksize,
+                  tostring(req.method))
+              end
+              return string.format("%s method=%s agent=%s mac=%s mode=%s", req.protocol, req.method,
+                req.headers["user-agent"], req.query.mac, tostring(req.mode))
+            end
+            """)
+        let config = try directory.write(
+            "thinboot.toml", "[tftp]\nroot = \".\"\n[[tftp.route]]\npath = \"boot.ipxe\"\nscript = \"proto.lua\"\n")
+        let router = try makeRouter(configFile: config)
+        let overTFTP = try await router.content(for: readRequest("boot.ipxe", options: ["blksize": "1432"]))
+        #expect(text(of: overTFTP) == "tftp mode=octet blksize=1432 method=nil")
+        let overHTTP = try await router.answer(
+            BootRequest(
+                path: "boot.ipxe", ip: "192.168.202.31", port: 40000,
+                fields: .http(method: "GET", headers: ["user-agent": "iPXE/1.21"], query: ["mac": "52-54-00-12-34-56"]))
+        )
+        #expect(text(of: overHTTP) == "http method=GET agent=iPXE/1.21 mac=52-54-00-12-34-56 mode=nil")
+    }
+
     @Test(arguments: [
         ("mac/01-52-54-00-AA-BB-CC", "52:54:00:aa:bb:cc"),
         ("mac/52-54-00-aa-bb-cc", "52:54:00:aa:bb:cc"),

@@ -42,13 +42,8 @@ public final class StaticRoot: TFTPContentProvider {
 
     /// The file at the request's path (see ``content(at:)``): a few system calls, cheap enough for the engine
     /// thread.
-    public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
-        try content(at: request.path)
-    }
-
-    /// The file at the request's path (see ``content(at:)``).
-    public func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
-        try content(at: request.path)
+    public func answer(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPAnswer {
+        .content(try content(at: request.path))
     }
 
     /// The file at `relativePath`: its bytes when it is small and unchanged since they were cached, else the file

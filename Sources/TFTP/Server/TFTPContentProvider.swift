@@ -116,21 +116,21 @@ public enum TFTPErrorCode: UInt16, Sendable, Hashable {
     case optionNegotiationFailed = 8
 }
 
+/// How a provider answers a read request: with content at hand, or with work that takes a while (a script).
+public enum TFTPAnswer: Sendable {
+    case content(TFTPContent)
+    /// Runs on the provider's own threads (never the engine's) and calls its completion once, from any thread.
+    case compute(@Sendable (_ completion: @escaping @Sendable (Result<TFTPContent, TFTPRefusal>) -> Void) -> Void)
+}
+
 /// Answers read requests; the static root is one provider, the Lua router (which falls back to the static root)
 /// another.
 ///
-/// For every RRQ that passed protocol checks the server first asks ``immediateContent(for:)`` on the engine thread
-/// that read it: a provider answers there what costs no more than opening a file (a static file, a cached answer),
-/// which keeps a boot storm's many small requests free of thread hops. Only when it returns nil is
-/// ``content(for:)`` called, off the engine, for work that may take a while (a script).
+/// For every RRQ that passed protocol checks the server calls ``answer(for:)`` on the engine thread that read it:
+/// a provider answers there what costs no more than opening a file (a static file, a cached answer), which keeps a
+/// boot storm's many small requests free of thread hops. Anything slower it hands back as a computation, which
+/// the provider runs on its own threads; the engine gets the result posted back. That is two thread switches per
+/// script request, engine to worker and back.
 public protocol TFTPContentProvider: Sendable {
-    /// The answer if it is at hand without blocking, nil to have ``content(for:)`` called instead.
-    func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent?
-
-    func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent
-}
-
-extension TFTPContentProvider {
-    /// By default every request goes to ``content(for:)``.
-    public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? { nil }
+    func answer(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPAnswer
 }

@@ -47,33 +47,43 @@ final class TransferLauncher: Sendable {
             record.path = path
             let read = TFTPReadRequest(
                 path: path, mode: request.mode, requested: request.options, client: client, local: local)
-            let immediate = try provider.immediateContent(for: read)
-            if let immediate, !Self.needsConversion(immediate, mode: request.mode) {
-                let source = try TransferSource(immediate, mode: request.mode)
-                launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
-                return
-            }
-            // A script to run, or a file to read whole and convert to netascii: off the engine, so its other
-            // transfers never wait for it.
             let pending = record
-            Task {
-                do throws(TFTPRefusal) {
-                    let content: TFTPContent
-                    if let immediate {
-                        content = immediate
-                    } else {
-                        content = try await provider.content(for: read)
-                    }
-                    let source = try TransferSource(content, mode: request.mode)
-                    engine.post { engine in
-                        self.launch(source, request: request, record: pending, mtu: mtu, slot: slot, on: engine)
-                    }
-                } catch {
-                    self.refuse(error, record: pending, slot: slot)
+            switch try provider.answer(for: read) {
+            case .content(let content) where !Self.needsConversion(content, mode: request.mode):
+                let source = try TransferSource(content, mode: request.mode)
+                launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
+            case .content(let file):
+                // A file to read whole and convert to netascii: off the engine, so its other transfers never wait.
+                Task {
+                    self.launch(
+                        Result { () throws(TFTPRefusal) in try TransferSource(file, mode: request.mode) },
+                        request: request, record: pending, mtu: mtu, slot: slot, on: engine)
+                }
+            case .compute(let job):
+                job { content in
+                    self.launch(
+                        content.flatMap { content in
+                            Result { () throws(TFTPRefusal) in try TransferSource(content, mode: request.mode) }
+                        }, request: request, record: pending, mtu: mtu, slot: slot, on: engine)
                 }
             }
         } catch {
             refuse(error, record: record, slot: slot)
+        }
+    }
+
+    /// Carries a result computed off the engine back to it: the transfer starts there, or the request is refused.
+    private func launch(
+        _ source: Result<TransferSource, TFTPRefusal>, request: TFTPRequest, record: TransferRecord, mtu: Int?,
+        slot: String, on engine: TransferEngine
+    ) {
+        switch source {
+        case .success(let source):
+            engine.post { engine in
+                self.launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
+            }
+        case .failure(let refusal):
+            refuse(refusal, record: record, slot: slot)
         }
     }
 

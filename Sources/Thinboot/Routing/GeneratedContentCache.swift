@@ -1,12 +1,20 @@
 import NIOCore
 import Synchronization
 
-/// Generated files by client IP and path for a few seconds, so a retry or a `tsize` probe followed by the real
-/// transfer gets the very same bytes even when the script's answer depends on time or changing data.
+/// Generated files by protocol, client IP and path for a few seconds, so a retry or a `tsize` probe followed by the
+/// real transfer gets the very same bytes even when the script's answer depends on time or changing data. The
+/// protocol is part of the key: a script may answer TFTP and HTTP differently for the same path.
 final class GeneratedContentCache: Sendable {
     private struct Key: Hashable {
+        let protocolName: String
         let ip: String
         let path: String
+
+        init(_ request: BootRequest) {
+            protocolName = request.fields.name
+            ip = request.ip
+            path = request.path
+        }
     }
 
     private struct Entry {
@@ -23,21 +31,21 @@ final class GeneratedContentCache: Sendable {
         self.capacity = capacity
     }
 
-    func bytes(ip: String, path: String) -> [UInt8]? {
+    func bytes(for request: BootRequest) -> [UInt8]? {
         let now = NIODeadline.now()
         return entries.withLock { entries in
-            guard let entry = entries[Key(ip: ip, path: path)], entry.expires > now else { return nil }
+            guard let entry = entries[Key(request)], entry.expires > now else { return nil }
             return entry.bytes
         }
     }
 
-    func store(_ bytes: [UInt8], ip: String, path: String) {
+    func store(_ bytes: [UInt8], for request: BootRequest) {
         let now = NIODeadline.now()
         entries.withLock { entries in
             if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
             // Still full of live entries: a burst of distinct clients. Skip caching rather than grow without bound.
             guard entries.count < capacity else { return }
-            entries[Key(ip: ip, path: path)] = Entry(bytes: bytes, expires: now + lifetime)
+            entries[Key(request)] = Entry(bytes: bytes, expires: now + lifetime)
         }
     }
 }

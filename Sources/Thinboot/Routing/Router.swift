@@ -1,12 +1,27 @@
 import Logging
-import NIOCore
 import Scripting
 import TFTP
 
-/// Answers TFTP read requests: the first `[[tftp.route]]` whose pattern matches runs its Lua script with the
-/// client's context; no match, or a script returning nil, falls through to the static root. A failing script
-/// answers ERROR 0 with a short message and logs one line with the script, line and reason.
-public final class Router: TFTPContentProvider {
+/// Answers boot requests from any protocol with one route table: the first route whose pattern matches runs its
+/// Lua script with the client's context; no match, or a script returning nil, falls through to the static root.
+/// A failing script is refused as ``BootRefusal/scriptError`` and logs one line with the script, line and reason.
+///
+/// Threads: ``decide(_:)`` is cheap (a pattern match, maybe a file open) and runs on the caller's thread, an
+/// engine's or an event loop's. Only ``run(_:knownMAC:knownArch:completion:)`` does slow work, all of it on a
+/// script worker: the neighbour-table lookup (a blocking read of the kernel's table) and the script.
+public final class Router: Sendable {
+    /// What a request gets without running a script, or the script to run for it.
+    public enum Decision: Sendable {
+        case content(BootContent)
+        case script(RouteJob)
+    }
+
+    /// A request matched to its route, captures filled in: matched once, carried to the worker that runs it.
+    public struct RouteJob: Sendable {
+        public let route: RouteConfig
+        public let request: BootRequest
+    }
+
     /// The routes in config order.
     public let routes: [RouteConfig]
     let root: any ConfinedFiles
@@ -34,69 +49,52 @@ public final class Router: TFTPContentProvider {
         self.logger = logger
     }
 
-    /// A static file, or a script's answer still cached for this client; nil when a script must run.
-    public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
-        let ip = noteBootLoader(request)
-        guard firstRoute(for: request.path) != nil else { return try root.content(at: request.path) }
-        return generated.bytes(ip: ip, path: request.path).map { .bytes($0) }
-    }
-
-    public func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
-        let ip = noteBootLoader(request)
-        let boot = BootRequest(
-            path: request.path, ip: ip, port: request.client.port ?? 0, localIP: request.local.ipAddress,
-            options: request.options, mode: request.mode.rawValue)
-        return try await answer(boot, knownMAC: nil, knownArch: nil)
-    }
-
-    /// Remembers the architecture of a boot loader the client fetches, for its later requests; returns the
-    /// client's IP as text.
-    private func noteBootLoader(_ request: TFTPReadRequest) -> String {
-        let ip = request.client.ipAddress ?? "?"
+    /// A static file, a script's answer still cached for this client, or the script to run.
+    public func decide(_ request: BootRequest) throws(BootRefusal) -> Decision {
         if let loaderArch = arch.arch(forLoaderPath: request.path) {
-            clients.remember(arch: loaderArch, for: ip)
+            clients.remember(arch: loaderArch, for: request.ip)
         }
-        return ip
-    }
-
-    /// Answers `request` as the server would. `knownMAC`/`knownArch` stand in for the neighbour table and the
-    /// boot-loader memory (for `thinboot render`); the path and route captures still take precedence.
-    public func answer(_ request: BootRequest, knownMAC: MACAddress?, knownArch: String?) async throws(TFTPRefusal)
-        -> TFTPContent
-    {
         guard let (route, match) = firstRoute(for: request.path) else {
-            return try root.content(at: request.path)
+            return .content(try staticContent(at: request.path))
         }
+        if let cached = generated.bytes(for: request) { return .content(.bytes(cached)) }
         var request = request
         request.match = match
-        request.mac = mac(for: request, match: match) ?? knownMAC
-        request.arch = match.params["arch"] ?? knownArch ?? clients.arch(for: request.ip)
-        if let cached = generated.bytes(ip: request.ip, path: request.path) { return .bytes(cached) }
+        return .script(RouteJob(route: route, request: request))
+    }
 
-        let output: ScriptOutput
-        do {
-            output = try await pool.run(
-                script: route.script, argument: request.scriptValue,
-                info: ScriptCallInfo(script: route.script, serverAddress: request.localIP))
-        } catch {
-            logger.error(
-                "route script failed",
-                metadata: [
-                    "script": "\(error.script)", "line": "\(error.line.map(String.init) ?? "-")",
-                    "reason": "\(error.reason)", "kind": "\(error.kind.rawValue)", "tftp.peer": "\(request.ip)",
-                    "tftp.path": "\(request.path)",
-                ])
-            throw TFTPRefusal(code: .notDefined, message: "Script error", outcome: "script error")
+    /// Runs `job`'s script on the pool and calls `completion` once, on the worker. `knownMAC`/`knownArch` stand in
+    /// for the neighbour table and the boot-loader memory (for `thinboot render`); the path and route captures
+    /// still take precedence.
+    public func run(
+        _ job: RouteJob, knownMAC: MACAddress? = nil, knownArch: String? = nil,
+        completion: @escaping @Sendable (Result<BootContent, BootRefusal>) -> Void
+    ) {
+        pool.run(
+            script: job.route.script,
+            info: ScriptCallInfo(script: job.route.script, serverAddress: job.request.localIP),
+            argument: {
+                var request = job.request
+                request.mac = self.mac(for: request) ?? knownMAC
+                request.arch = request.match.params["arch"] ?? knownArch ?? self.clients.arch(for: request.ip)
+                return request.scriptValue
+            },
+            completion: { result in completion(self.content(from: result, of: job)) })
+    }
+
+    /// What `request` gets, as the server would answer it, awaited (for `thinboot render` and tests).
+    public func answer(_ request: BootRequest, knownMAC: MACAddress? = nil, knownArch: String? = nil)
+        async throws(BootRefusal) -> BootContent
+    {
+        let job: RouteJob
+        switch try decide(request) {
+        case .content(let content): return content
+        case .script(let matched): job = matched
         }
-        switch output {
-        case .bytes(let bytes):
-            generated.store(bytes, ip: request.ip, path: request.path)
-            return .bytes(bytes)
-        case .file(let path):
-            return try root.content(at: path)
-        case .nothing:
-            return try root.content(at: request.path)
+        let result = await withCheckedContinuation { continuation in
+            run(job, knownMAC: knownMAC, knownArch: knownArch) { continuation.resume(returning: $0) }
         }
+        return try result.get()
     }
 
     /// The first route matching `path`, with its captures.
@@ -107,10 +105,56 @@ public final class Router: TFTPContentProvider {
         return nil
     }
 
+    /// The script's output as content: generated bytes (cached for this client), a file under the root, or — for
+    /// nil — the static file at the request's own path.
+    private func content(from result: Result<ScriptOutput, ScriptError>, of job: RouteJob) -> Result<
+        BootContent, BootRefusal
+    > {
+        let request = job.request
+        switch result {
+        case .success(.bytes(let bytes)):
+            generated.store(bytes, for: request)
+            return .success(.bytes(bytes))
+        case .success(.file(let path)):
+            return Result { () throws(BootRefusal) in try staticContent(at: path) }
+        case .success(.nothing):
+            return Result { () throws(BootRefusal) in try staticContent(at: request.path) }
+        case .failure(let error):
+            logger.error(
+                "route script failed",
+                metadata: [
+                    "script": "\(error.script)", "line": "\(error.line.map(String.init) ?? "-")",
+                    "reason": "\(error.reason)", "kind": "\(error.kind.rawValue)",
+                    "\(request.fields.name).peer":
+                        "\(request.ip)", "\(request.fields.name).path": "\(request.path)",
+                ])
+            return .failure(.scriptError)
+        }
+    }
+
+    /// A file under the static root, as a refusal any protocol can answer when it cannot be served.
+    private func staticContent(at path: String) throws(BootRefusal) -> BootContent {
+        do throws(TFTPRefusal) {
+            switch try root.content(at: path) {
+            case .bytes(let bytes): return .bytes(bytes)
+            case .file(let file): return .file(file)
+            }
+        } catch {
+            switch error.code {
+            case .fileNotFound: throw .notFound
+            case .accessViolation:
+                let prefix = "Access violation: "
+                throw .forbidden(
+                    error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message)
+            default: throw .serverError
+            }
+        }
+    }
+
     /// The client's MAC: a `{mac}` capture (any form), a MAC in the path, the kernel's neighbour table, or what
     /// an earlier request from the same IP revealed. A MAC found is remembered for that IP.
-    private func mac(for request: BootRequest, match: RouteMatch) -> MACAddress? {
-        if let text = match.params["mac"], let mac = MACAddress(parsing: text) {
+    private func mac(for request: BootRequest) -> MACAddress? {
+        if let text = request.match.params["mac"], let mac = MACAddress(parsing: text) {
             clients.remember(mac: mac, for: request.ip)
             return mac
         }

@@ -1,0 +1,21 @@
+import TFTP
+
+/// What a route answers, whatever protocol asked: bytes made in memory (complete before the first byte goes out,
+/// so sizes are exact), or a file opened inside its confined root, which the protocol streams.
+public enum BootContent: Sendable {
+    case bytes([UInt8])
+    case file(OpenedFile)
+}
+
+/// Why a request gets no content; each protocol turns it into its own error (TFTP ERROR 1/2/0, HTTP 404/403/500).
+public enum BootRefusal: Error, Sendable, Equatable {
+    /// No such file, and no route answered.
+    case notFound
+    /// The path names something that may not be served (outside the root, a directory, unreadable): the reason,
+    /// short, safe to show the client.
+    case forbidden(String)
+    /// The route's script failed (its log line says why).
+    case scriptError
+    /// Something on the server failed (its log line says why).
+    case serverError
+}

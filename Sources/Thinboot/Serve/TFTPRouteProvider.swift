@@ -1,0 +1,53 @@
+import TFTP
+
+/// The router as the TFTP server's content provider: a TFTP read request becomes a ``BootRequest`` (protocol
+/// `tftp`, its mode and options), scripts run on the router's pool, and refusals become TFTP errors.
+public struct TFTPRouteProvider: TFTPContentProvider {
+    public let router: Router
+
+    public init(router: Router) {
+        self.router = router
+    }
+
+    public func answer(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPAnswer {
+        let boot = BootRequest(
+            path: request.path, ip: request.client.ipAddress ?? "?", port: request.client.port ?? 0,
+            localIP: request.local.ipAddress, fields: .tftp(mode: request.mode.rawValue, options: request.options))
+        let decision: Router.Decision
+        do throws(BootRefusal) {
+            decision = try router.decide(boot)
+        } catch {
+            throw error.tftp
+        }
+        switch decision {
+        case .content(let content):
+            return .content(content.tftp)
+        case .script(let job):
+            return .compute { completion in
+                router.run(job) { result in completion(result.map(\.tftp).mapError(\.tftp)) }
+            }
+        }
+    }
+}
+
+extension BootContent {
+    var tftp: TFTPContent {
+        switch self {
+        case .bytes(let bytes): .bytes(bytes)
+        case .file(let file): .file(file)
+        }
+    }
+}
+
+extension BootRefusal {
+    /// The TFTP error a client sees, and the outcome its log line records.
+    public var tftp: TFTPRefusal {
+        switch self {
+        case .notFound: .notFound
+        case .forbidden(let reason):
+            TFTPRefusal(code: .accessViolation, message: "Access violation: \(reason)", outcome: "refused")
+        case .scriptError: TFTPRefusal(code: .notDefined, message: "Script error", outcome: "script error")
+        case .serverError: TFTPRefusal(code: .notDefined, message: "Server error", outcome: "server error")
+        }
+    }
+}
