@@ -30,6 +30,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What every protocol reads: the confined directory, file versions, whole-file and positional reads.
+        .target(name: "Files"),
         // Batch receive with packet info and segmented sends for the TFTP transfer engine.
         .target(name: "CTFTPShims"),
         .target(
@@ -78,6 +80,7 @@ let package = Package(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"]),
         .testTarget(
             name: "TFTPTests",
             dependencies: ["TFTP", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
