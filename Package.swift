@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "TFTP",
             dependencies: [
-                "CTFTPShims",
+                "CTFTPShims", "Files",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "NBD",
             dependencies: [
-                "CNBDShims",
+                "CNBDShims", "Files",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "Thinboot",
             dependencies: [
-                "TFTP", "NBD", "Scripting",
+                "Files", "TFTP", "NBD", "Scripting",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -9,7 +9,7 @@ import TFTP
 public final class Router: TFTPContentProvider {
     /// The routes in config order.
     public let routes: [RouteConfig]
-    let root: any ConfinedFiles
+    let root: StaticRoot
     let pool: ScriptPool
     let arch: ArchTable
     let clients: ClientMemory
@@ -20,7 +20,7 @@ public final class Router: TFTPContentProvider {
     /// A router over `root` running `routes` on `pool`. `neighbours` looks a client IP up in the kernel's
     /// neighbour table (replaceable in tests).
     public init(
-        routes: [RouteConfig], root: any ConfinedFiles, pool: ScriptPool, arch: ArchTable = ArchTable(),
+        routes: [RouteConfig], root: StaticRoot, pool: ScriptPool, arch: ArchTable = ArchTable(),
         clients: ClientMemory = ClientMemory(),
         neighbours: @escaping @Sendable (String) -> MACAddress? = { NeighbourTable().mac(for: $0) },
         logger: Logger

@@ -1,7 +1,7 @@
+import Files
 import Foundation
 import Scripting
 import Synchronization
-import TFTP
 import TOMLKit
 
 /// Inventory files (`thinboot.data`) parsed once and kept until the file changes: TOML becomes nested tables,
@@ -13,18 +13,23 @@ final class DataFileCache: Sendable {
     static let maximumBytes = 16 << 20
 
     /// The parsed value of `relativePath` in `files`, from the cache when the file is unchanged.
-    func value(_ relativePath: String, in files: any ConfinedFiles) throws(ScriptFileError) -> ScriptValue {
+    func value(_ relativePath: String, in directory: ConfinedDirectory) throws(ScriptFileError) -> ScriptValue {
         let file: OpenedFile
-        do throws(TFTPRefusal) {
-            file = try files.open(relativePath: relativePath)
+        let bytes: [UInt8]
+        do throws(ConfinedDirectoryError) {
+            file = try directory.open(relativePath)
         } catch {
-            throw ScriptFileError("\(relativePath): \(error.message)")
+            throw ScriptFileError(error.description)
         }
         guard let stamp = FileStamp(descriptor: file.descriptor) else {
             throw ScriptFileError("\(relativePath): cannot stat")
         }
         if let cached = entries.withLock({ $0[relativePath] }), cached.stamp == stamp { return cached.value }
-        let bytes = try file.readAll(limit: Self.maximumBytes)
+        do throws(FileReadError) {
+            bytes = try file.readWhole(limit: Self.maximumBytes)
+        } catch {
+            throw ScriptFileError(error.description)
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         let value: ScriptValue
         if relativePath.lowercased().hasSuffix(".csv") {
