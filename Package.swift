@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "Scripting",
             dependencies: [
-                "CLua", "CLuaShims",
+                "CLua", "CLuaShims", "Files",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -67,3 +67,38 @@ import Testing
         #expect(error?.kind == .compile)
     }
 }
+
+/// A rewrite that keeps the file's size and modification time is still a new version: tools that preserve times
+/// (`cp -p`, `rsync -t`, `touch -r`, an extracted archive) do it, and so does a clock tick coarser than the two
+/// writes. The change time is what moves.
+@Suite struct SameStampReloadTests {
+    @Test func aScriptRewrittenAtTheSameSizeAndModificationTimeIsReloaded() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let script = try directory.write("route.lua", "return function(req) return 'one' end\n")
+        var original = stat()
+        #expect(stat(script, &original) == 0)
+        let pool = ScriptPool(host: TestHost(root: directory.path), workers: 1)
+        #expect(try await pool.run(script: script, argument: .nil) == .bytes(Array("one".utf8)))
+
+        try rewriteInPlace(script, "return function(req) return 'two' end\n")
+        var times = [original.st_atim, original.st_mtim]
+        #expect(utimensat(AT_FDCWD, script, &times, 0) == 0)
+        var rewritten = stat()
+        #expect(stat(script, &rewritten) == 0)
+        #expect(rewritten.st_ino == original.st_ino && rewritten.st_size == original.st_size)
+        #expect(rewritten.st_mtim.tv_sec == original.st_mtim.tv_sec)
+        #expect(rewritten.st_mtim.tv_nsec == original.st_mtim.tv_nsec)
+
+        #expect(try await pool.run(script: script, argument: .nil) == .bytes(Array("two".utf8)))
+    }
+
+    /// Overwrites `path` through its own inode (what an editor saving in place or `cp` onto it does).
+    private func rewriteInPlace(_ path: String, _ text: String) throws {
+        let descriptor = open(path, O_WRONLY | O_TRUNC)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == bytes.count)
+    }
+}
