@@ -3,10 +3,6 @@ import Logging
 import Scripting
 import TFTP
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The `thinboot` table behind route scripts: the NBD exports of the same config, files under the TFTP root,
 /// inventories under the config folder, and logging. Nothing else on the machine is reachable.
 public final class ThinbootScriptHost: ScriptHost {
@@ -49,7 +45,7 @@ public final class ThinbootScriptHost: ScriptHost {
                     // LTSP 5.5's SERVER:PORT/NAME when there is no port of its own.
                     fields["nbdroot_port"] = .text("\(bracketed):\(mainPort)/\(export.name)")
                 }
-                if let size = Self.fileSize(export.file) { fields["size"] = .integer(Int64(size)) }
+                if let size = FileVersion(path: export.file)?.size { fields["size"] = .integer(Int64(size)) }
                 return .record(fields)
             })
     }
@@ -107,10 +103,5 @@ public final class ThinbootScriptHost: ScriptHost {
         } catch {
             throw ScriptHostError("\(path): \(error.message)")
         }
-    }
-
-    private static func fileSize(_ path: String) -> Int? {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 }
