@@ -23,15 +23,7 @@ struct FileVersionTests {
         defer { folder.remove() }
         let path = try folder.write("menu.cfg", "version one\n")
         let before = try #require(FileVersion(path: path))
-        var original = stat()
-        #expect(stat(path, &original) == 0)
-        let descriptor = open(path, O_WRONLY | O_TRUNC)
-        #expect(descriptor >= 0)
-        let bytes = Array("version two\n".utf8)
-        #expect(bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == bytes.count)
-        close(descriptor)
-        var times = [original.st_atim, original.st_mtim]
-        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        try rewriteKeepingModificationTime(path, "version two\n")
 
         let after = try #require(FileVersion(path: path))
         #expect(after.modified == before.modified && after.size == before.size && after.isSameFile(as: before))
