@@ -21,7 +21,7 @@ public final class OpenedFile: Sendable {
     private static let maximumInterruptions = 100
 
     /// Takes ownership of `descriptor`, an open regular file whose `fstat` gave `version`.
-    public init(adopting descriptor: CInt, version: FileVersion, path: String) {
+    init(adopting descriptor: CInt, version: FileVersion, path: String) {
         self.descriptor = descriptor
         self.version = version
         self.path = path

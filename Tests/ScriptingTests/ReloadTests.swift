@@ -90,4 +90,20 @@ import Testing
 
         #expect(try await pool.run(script: script, argument: .nil) == .bytes(Array("two".utf8)))
     }
+
+    /// A new version with the same source (`touch`, a save without changes, a checkout) is read and compared,
+    /// not compiled again: no reload is reported and the script keeps its state.
+    @Test func aTouchedScriptIsNotReloaded() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let script = try directory.write(
+            "route.lua", "local calls = 0\nreturn function(req) calls = calls + 1; return tostring(calls) end\n")
+        let log = LogRecord()
+        let pool = ScriptPool(host: TestHost(root: directory.path), workers: 1, logger: log.logger)
+        #expect(try await pool.run(script: script, argument: .nil) == .bytes(Array("1".utf8)))
+        // Both times set to now, the bytes left alone.
+        #expect(utimensat(AT_FDCWD, script, nil, 0) == 0)
+        #expect(try await pool.run(script: script, argument: .nil) == .bytes(Array("2".utf8)))
+        #expect(!log.lines.contains { $0.contains("script reloaded") }, "\(log.lines)")
+    }
 }
