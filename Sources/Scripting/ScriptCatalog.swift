@@ -26,20 +26,9 @@ final class ScriptCatalog: Sendable {
 
     private let entries = Mutex<[String: Entry]>([:])
     private let generations = Atomic<Int>(0)
-    /// How long a script file must have been left alone before its version alone proves its source.
-    let settle: Duration
-
-    init(settle: Duration = FileVersion.settle) {
-        self.settle = settle
-    }
 
     func entry(_ script: String) -> Entry? {
         entries.withLock { $0[script] }
-    }
-
-    /// How the file at `version` is seen now.
-    func sighting(of version: FileVersion) -> FileSighting {
-        FileSighting(version, settle: settle)
     }
 
     /// Records a source that compiled; returns its generation.

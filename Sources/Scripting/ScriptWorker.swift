@@ -68,7 +68,7 @@ final class ScriptWorker {
             if let entry { return try compiledVersion(of: entry, script: script, in: lua) }
             throw ScriptError(kind: .compile, script: script, line: nil, reason: "cannot read the script file")
         }
-        let sighting = catalog.sighting(of: file.version)
+        let sighting = FileSighting(file.version)
         if let entry, source == entry.source {
             catalog.confirm(script, sighting: sighting)
             return try compiledVersion(of: entry, script: script, in: lua)
