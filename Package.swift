@@ -25,16 +25,18 @@ let package = Package(
         .target(
             name: "Scripting",
             dependencies: [
-                "CLua", "CLuaShims",
+                "CLua", "CLuaShims", "Files",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What every protocol reads: the confined directory, file versions, whole-file and positional reads.
+        .target(name: "Files"),
         // Batch receive with packet info and segmented sends for the TFTP transfer engine.
         .target(name: "CTFTPShims"),
         .target(
             name: "TFTP",
             dependencies: [
-                "CTFTPShims",
+                "CTFTPShims", "Files",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "NBD",
             dependencies: [
-                "CNBDShims",
+                "CNBDShims", "Files",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "Thinboot",
             dependencies: [
-                "TFTP", "NBD", "Scripting",
+                "Files", "TFTP", "NBD", "Scripting",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,6 +79,7 @@ let package = Package(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"]),
         .testTarget(
             name: "TFTPTests",
             dependencies: ["TFTP", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]

@@ -38,11 +38,9 @@ struct RenderCommand: AsyncParsableCommand {
             let content = try await router.answer(request, knownMAC: MACAddress(parsing: mac), knownArch: arch)
             switch content {
             case .bytes(let bytes):
-                FileHandle.standardOutput.write(Data(bytes))
+                FileHandle.standardOutput.write(Data(bytes.readableBytesView))
             case .file(let file):
-                try FileHandle(fileDescriptor: file.descriptor, closeOnDealloc: false).readToEnd().map {
-                    FileHandle.standardOutput.write($0)
-                }
+                FileHandle.standardOutput.write(Data(try file.readWhole()))
             }
         } catch let refusal as BootRefusal {
             let error = refusal.tftp

@@ -14,7 +14,7 @@ struct SmallFileCacheTests {
     private func answer(_ root: StaticRoot, _ path: String) throws(TFTPRefusal) -> (bytes: [UInt8], fromMemory: Bool) {
         switch try root.content(at: path) {
         case .bytes(let bytes):
-            return (bytes, true)
+            return (Array(bytes.readableBytesView), true)
         case .file(let file):
             var bytes = [UInt8](repeating: 0, count: file.size)
             let count = bytes.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, $0.count, 0) }
@@ -62,6 +62,27 @@ struct SmallFileCacheTests {
         // Removed: not found.
         #expect(unlink(folder.file("root/menu.cfg")) == 0)
         #expect(refusal { try root.content(at: "menu.cfg") }?.code == .fileNotFound)
+    }
+
+    /// A cached file is read into memory once: every answer shares those bytes (each transfer copies a block only
+    /// into its own datagram), so a thousand clients asking for one menu cost one copy of it, not a thousand.
+    @Test func everyAnswerSharesTheOneCopyInMemory() throws {
+        let folder = try TemporaryDirectory("small-file-cache")
+        defer { folder.remove() }
+        let menu = patternBytes(count: 5000, seed: 4)
+        try folder.write("root/menu.cfg", menu)
+        let root = try StaticRoot(path: folder.file("root"), cache: SmallFileCache(settle: Self.settle))
+        waitToSettle()
+        var addresses: Set<UInt> = []
+        for _ in 0..<3 {
+            guard case .bytes(let buffer) = try root.content(at: "menu.cfg") else {
+                Issue.record("menu.cfg did not come from memory")
+                return
+            }
+            #expect(Array(buffer.readableBytesView) == menu)
+            buffer.withUnsafeReadableBytes { addresses.insert(UInt(bitPattern: $0.baseAddress)) }
+        }
+        #expect(addresses.count == 1)
     }
 
     @Test func filesOverTheSizeLimitAreAlwaysReadFromDisk() throws {

@@ -9,19 +9,7 @@ struct StaticRootTests {
     private func withRoot(_ body: (TemporaryDirectory, StaticRoot) throws -> Void) throws {
         let folder = try TemporaryDirectory("static-root")
         defer { folder.remove() }
-        try folder.write("root/boot/pxelinux.0", patternBytes(count: 1234))
-        try folder.write("secret", "outside")
-        let links = FileManager.default
-        try links.createSymbolicLink(atPath: folder.file("root/inside"), withDestinationPath: "boot/pxelinux.0")
-        try links.createSymbolicLink(atPath: folder.file("root/boot/up"), withDestinationPath: "../boot/pxelinux.0")
-        try links.createSymbolicLink(atPath: folder.file("root/absolute"), withDestinationPath: folder.file("secret"))
-        try links.createSymbolicLink(atPath: folder.file("root/climb"), withDestinationPath: "../secret")
-        try links.createSymbolicLink(atPath: folder.file("root/bootdir"), withDestinationPath: "boot")
-        try links.createSymbolicLink(atPath: folder.file("root/loop"), withDestinationPath: "loop")
-        try links.createSymbolicLink(atPath: folder.file("root/parent"), withDestinationPath: "..")
-        // Outside the root, named with a combining mark first: `parent/\u{301}x` must not reach it.
-        try folder.write("\u{301}x", "outside")
-        #expect(mkfifo(folder.file("root/fifo"), 0o644) == 0)
+        try makeConfinementTree(in: folder)
         try body(folder, try StaticRoot(path: folder.file("root")))
     }
 

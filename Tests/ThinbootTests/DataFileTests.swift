@@ -1,4 +1,6 @@
+import Foundation
 import Scripting
+import TestSupport
 import Testing
 
 @testable import Thinboot
@@ -31,5 +33,27 @@ import Testing
         } throws: { error in
             (error as? ScriptFileError)?.message.hasPrefix("inventory.toml:2:") == true
         }
+    }
+}
+
+/// `thinboot.data` re-reads an inventory rewritten at the same size with its modification time kept (`cp -p`,
+/// `rsync -t`, a clock tick coarser than the two writes): the change time still tells.
+@Suite struct DataFileReloadTests {
+    @Test func anInventoryRewrittenAtTheSameSizeAndModificationTimeIsReadAgain() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("tftpboot/.keep", "")
+        let inventory = try directory.write("inventory.toml", "label = \"one\"\n")
+        try directory.write("label.lua", "return function(req) return thinboot.data('inventory.toml').label end\n")
+        let config = try directory.write(
+            "thinboot.toml", "[tftp]\nroot = \"tftpboot\"\n[[tftp.route]]\npath = \"label/*\"\nscript = \"label.lua\"\n"
+        )
+        let router = try makeRouter(configFile: config)
+        #expect(text(of: try await router.content(for: try readRequest("label/a"))) == "one")
+
+        try rewriteKeepingModificationTime(inventory, "label = \"two\"\n")
+
+        // Another path: the generated answer for label/a is kept for a few seconds.
+        #expect(text(of: try await router.content(for: try readRequest("label/b"))) == "two")
     }
 }

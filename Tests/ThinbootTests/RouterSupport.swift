@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import NIOCore
 import Scripting
@@ -7,37 +8,20 @@ import Testing
 
 @testable import Thinboot
 
-/// A plain folder as `ConfinedFiles` for router tests (the real confinement is `StaticRoot`'s, tested there).
-struct FolderFiles: ConfinedFiles {
-    let path: String
-
-    func open(relativePath: String) throws(TFTPRefusal) -> OpenedFile {
-        guard !relativePath.split(separator: "/").contains("..") else { throw TFTPRefusal.notFound }
-        let descriptor = Glibc.open("\(path)/\(relativePath)", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw TFTPRefusal.notFound }
-        var info = stat()
-        fstat(descriptor, &info)
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            close(descriptor)
-            throw TFTPRefusal.notFound
-        }
-        return OpenedFile(descriptor: descriptor, size: Int(info.st_size), path: relativePath)
-    }
-}
-
-/// A router over a config file, as `serve` builds it but with folder stand-ins and a fake neighbour table.
+/// A router over a config file, as `serve` builds it but with a fake neighbour table and two script workers.
 func makeRouter(
     configFile: String, neighbours: @escaping @Sendable (String) -> MACAddress? = { _ in nil },
     log: LogRecord = LogRecord()
 ) throws -> Router {
     let config = try ThinbootConfig.load(path: configFile)
     let tftp = try #require(config.tftp)
+    let root = try StaticRoot(path: tftp.root)
     let host = ThinbootScriptHost(
-        root: FolderFiles(path: tftp.root), dataRoot: FolderFiles(path: config.directory), nbd: config.nbd,
+        root: root.directory, dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd,
         logger: log.logger)
     let pool = ScriptPool(host: host, limits: tftp.scripts.limits, workers: 2, logger: log.logger)
     return Router(
-        routes: tftp.routes, root: FolderFiles(path: tftp.root), pool: pool, arch: tftp.arch, neighbours: neighbours,
+        routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, neighbours: neighbours,
         logger: log.logger)
 }
 
@@ -71,11 +55,8 @@ func text(of content: BootContent) -> String { String(decoding: bytes(of: conten
 /// The bytes a provider answered, reading a file answer from its descriptor.
 func bytes(of content: TFTPContent) -> [UInt8] {
     switch content {
-    case .bytes(let bytes): return bytes
-    case .file(let file):
-        var bytes = [UInt8](repeating: 0, count: file.size)
-        let count = bytes.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, file.size, 0) }
-        return Array(bytes.prefix(max(0, count)))
+    case .bytes(let bytes): return Array(bytes.readableBytesView)
+    case .file(let file): return (try? file.readWhole()) ?? []
     }
 }
 

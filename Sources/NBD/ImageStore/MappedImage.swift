@@ -1,4 +1,5 @@
 import CNBDShims
+import Files
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -17,8 +18,8 @@ public final class MappedImage: @unchecked Sendable {
     public let path: String
     /// The size when opened; the export's size for every connection on this image.
     public let size: UInt64
-    /// Device and inode, to notice a rename-replace when the next connection arrives.
-    let identity: FileIdentity
+    /// The file's version when mapped, to notice a rename-replace or a resize when the next connection arrives.
+    let version: FileVersion
     /// Whether the file was opened for writing (a writable export without copy-on-write).
     public let writable: Bool
 
@@ -54,7 +55,7 @@ public final class MappedImage: @unchecked Sendable {
         descriptor = fd
         base = mapping
         size = UInt64(status.st_size)
-        identity = FileIdentity(status)
+        version = FileVersion(status)
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import Files
 import NIOConcurrencyHelpers
 
 /// An export chosen by a client: its definition and the mapped image it reads from for the whole connection.
@@ -14,8 +15,9 @@ public struct NBDOpenExport: Sendable {
 }
 
 /// The configured exports and their mapped images, shared by every listener and connection. An image is mapped
-/// once; a new connection checks the file's inode and size and maps the file again only when it was replaced
-/// or resized, so connections already open keep their mapping.
+/// once; a new connection checks the file's version and maps the file again only when it was replaced (another
+/// inode) or resized, so connections already open keep their mapping. A shared mapping follows the file's bytes
+/// by itself, so a newer modification time alone needs no new one.
 public final class NBDExportStore: Sendable {
     private struct State {
         var definitions: [NBDExportDefinition] = []
@@ -54,8 +56,8 @@ public final class NBDExportStore: Sendable {
         let writable = !definition.readOnly && !definition.copyOnWrite
         let cached = state.withLockedValue { $0.images[definition.path] }
         if let cached, cached.writable == writable, !cached.isStale,
-            let (identity, size) = FileIdentity.current(path: definition.path),
-            identity == cached.identity, size == cached.size
+            let current = FileVersion(path: definition.path),
+            current.isSameFile(as: cached.version), current.size == cached.version.size
         {
             return NBDOpenExport(definition: definition, image: cached)
         }

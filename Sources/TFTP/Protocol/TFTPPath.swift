@@ -3,7 +3,7 @@
 /// What PXE ROMs and boot loaders send is accepted: a leading `/` (pxelinux, GRUB), `\` separators (Windows
 /// loaders) and trailing 0xFF bytes (some ROMs pad the name). Anything that could leave the root or confuse a log
 /// is refused: NUL and control characters, `..` components, invalid UTF-8. The result never starts with `/`, has
-/// no empty or `.` components, and uses `/` separators. Symlinks are the root's business (see `StaticRoot`).
+/// no empty or `.` components, and uses `/` separators. Symlinks are the root's business (see `ConfinedDirectory`).
 public enum TFTPPath {
     /// The normalised path for `filename`, or ERROR 2 (access violation) / ERROR 1 (nothing left to name a file).
     public static func normalise(_ filename: [UInt8]) throws(TFTPRefusal) -> String {

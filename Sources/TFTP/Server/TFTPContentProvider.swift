@@ -1,8 +1,5 @@
+import Files
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A read request as a content provider sees it: the path normalised and confined, options parsed.
 public struct TFTPReadRequest: Sendable {
@@ -47,41 +44,13 @@ public enum TFTPMode: String, Sendable, Hashable {
 /// What a provider answers with: bytes made in memory (complete before the OACK, so `tsize` is exact), or a file
 /// the provider already opened inside its confined root, which the server streams.
 public enum TFTPContent: Sendable {
-    case bytes([UInt8])
+    /// Bytes in memory. A buffer is shared, never copied, by every transfer that sends it (a cached static file).
+    case bytes(ByteBuffer)
     case file(OpenedFile)
-}
 
-/// A file opened read-only by a confined lookup, owned by one transfer; the descriptor closes with the object.
-public final class OpenedFile: Sendable {
-    /// The open descriptor.
-    public let descriptor: CInt
-    /// The size in bytes when opened.
-    public let size: Int
-    /// The path relative to its root, for logs.
-    public let path: String
-
-    public init(descriptor: CInt, size: Int, path: String) {
-        self.descriptor = descriptor
-        self.size = size
-        self.path = path
-    }
-
-    deinit {
-        _ = close(descriptor)
-    }
-
-    /// The file's bytes from the start, up to ``size``: fewer when it ended early or a read failed (callers that
-    /// need it whole compare the count).
-    public func readAll() -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = 0
-            while count < buffer.count {
-                let read = pread(descriptor, buffer.baseAddress! + count, buffer.count - count, off_t(count))
-                if read < 0, errno == EINTR { continue }
-                guard read > 0 else { return }
-                count += read
-            }
-        }
+    /// Bytes made in memory (a script's answer), copied once into a buffer.
+    public static func bytes(_ bytes: [UInt8]) -> TFTPContent {
+        .bytes(ByteBuffer(bytes: bytes))
     }
 }
 

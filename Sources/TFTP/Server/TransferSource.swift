@@ -1,3 +1,4 @@
+import Files
 import NIOCore
 
 #if canImport(Glibc)
@@ -18,9 +19,9 @@ enum TransferSource: Sendable {
     init(_ content: TFTPContent, mode: TFTPMode) throws(TFTPRefusal) {
         switch (content, mode) {
         case (.bytes(let bytes), .octet):
-            self = .bytes(ByteBuffer(bytes: bytes))
+            self = .bytes(bytes)
         case (.bytes(let bytes), .netascii):
-            self = .bytes(ByteBuffer(bytes: Netascii.encode(bytes)))
+            self = .bytes(ByteBuffer(bytes: Netascii.encode(Array(bytes.readableBytesView))))
         case (.file(let file), .octet):
             self = .file(file)
         case (.file(let file), .netascii):
@@ -133,11 +134,11 @@ enum TransferSource: Sendable {
     }
 
     private static func readAll(_ file: OpenedFile) throws(TFTPRefusal) -> [UInt8] {
-        let bytes = file.readAll()
-        guard bytes.count == file.size else {
+        do throws(FileReadError) {
+            return try file.readWhole()
+        } catch {
             throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
         }
-        return bytes
     }
 
     static let headerSize = TFTPPacket.dataHeaderSize

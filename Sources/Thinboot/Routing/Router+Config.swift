@@ -1,8 +1,7 @@
+import Files
 import Logging
 import Scripting
 import TFTP
-
-extension StaticRoot: ConfinedFiles {}
 
 extension Router {
     /// The router a config describes: its routes over `[tftp] root`, scripts on a worker pool with the config's
@@ -10,7 +9,8 @@ extension Router {
     public static func make(config: ThinbootConfig, tftp: TFTPSection, logger: Logger) throws -> Router {
         let root = try StaticRoot(path: tftp.root)
         let host = ThinbootScriptHost(
-            root: root, dataRoot: try StaticRoot(path: config.directory), nbd: config.nbd, logger: logger)
+            root: root.directory, dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd,
+            logger: logger)
         let pool = ScriptPool(
             host: host, limits: tftp.scripts.limits, workers: tftp.scripts.workers, logger: logger)
         return Router(routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, logger: logger)

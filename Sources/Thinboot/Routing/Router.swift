@@ -24,7 +24,7 @@ public final class Router: Sendable {
 
     /// The routes in config order.
     public let routes: [RouteConfig]
-    let root: any ConfinedFiles
+    let root: StaticRoot
     let pool: ScriptPool
     let arch: ArchTable
     let clients: ClientMemory
@@ -35,7 +35,7 @@ public final class Router: Sendable {
     /// A router over `root` running `routes` on `pool`. `neighbours` looks a client IP up in the kernel's
     /// neighbour table (replaceable in tests).
     public init(
-        routes: [RouteConfig], root: any ConfinedFiles, pool: ScriptPool, arch: ArchTable = ArchTable(),
+        routes: [RouteConfig], root: StaticRoot, pool: ScriptPool, arch: ArchTable = ArchTable(),
         clients: ClientMemory = ClientMemory(),
         neighbours: @escaping @Sendable (String) -> MACAddress? = { NeighbourTable().mac(for: $0) },
         logger: Logger

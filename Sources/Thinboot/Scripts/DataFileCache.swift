@@ -1,30 +1,36 @@
+import Files
 import Foundation
 import Scripting
 import Synchronization
-import TFTP
 import TOMLKit
 
 /// Inventory files (`thinboot.data`) parsed once and kept until the file changes: TOML becomes nested tables,
-/// CSV a list of records keyed by the header row.
+/// CSV a list of records keyed by the header row. Whether the file changed follows ``FileSighting``'s rule: a file
+/// changed in the last few seconds is parsed again on every call until it settles.
 final class DataFileCache: Sendable {
-    private let entries = Mutex<[String: (stamp: FileStamp, value: ScriptValue)]>([:])
+    private let entries = Mutex<[String: (sighting: FileSighting, value: ScriptValue)]>([:])
 
     /// Largest inventory file read (a data file is a list of clients, not an image).
     static let maximumBytes = 16 << 20
 
-    /// The parsed value of `relativePath` in `files`, from the cache when the file is unchanged.
-    func value(_ relativePath: String, in files: any ConfinedFiles) throws(ScriptFileError) -> ScriptValue {
+    /// The parsed value of `relativePath` in `directory`, from the cache when the file is unchanged.
+    func value(_ relativePath: String, in directory: ConfinedDirectory) throws(ScriptFileError) -> ScriptValue {
         let file: OpenedFile
-        do throws(TFTPRefusal) {
-            file = try files.open(relativePath: relativePath)
+        let bytes: [UInt8]
+        do throws(ConfinedDirectoryError) {
+            file = try directory.open(relativePath)
         } catch {
-            throw ScriptFileError("\(relativePath): \(error.message)")
+            throw ScriptFileError(error.description)
         }
-        guard let stamp = FileStamp(descriptor: file.descriptor) else {
-            throw ScriptFileError("\(relativePath): cannot stat")
+        if let cached = entries.withLock({ $0[relativePath] }), cached.sighting.provesUnchanged(file.version) {
+            return cached.value
         }
-        if let cached = entries.withLock({ $0[relativePath] }), cached.stamp == stamp { return cached.value }
-        let bytes = try file.readAll(limit: Self.maximumBytes)
+        let sighting = FileSighting(file.version)
+        do throws(FileReadError) {
+            bytes = try file.readWhole(limit: Self.maximumBytes)
+        } catch {
+            throw ScriptFileError(error.description)
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         let value: ScriptValue
         if relativePath.lowercased().hasSuffix(".csv") {
@@ -34,7 +40,7 @@ final class DataFileCache: Sendable {
         } else {
             throw ScriptFileError("\(relativePath): thinboot.data reads .toml and .csv files")
         }
-        entries.withLock { $0[relativePath] = (stamp, value) }
+        entries.withLock { $0[relativePath] = (sighting, value) }
         return value
     }
 

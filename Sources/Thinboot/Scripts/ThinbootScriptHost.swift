@@ -1,18 +1,15 @@
+import Files
 import Logging
 import Scripting
 import TFTP
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The `thinboot` table behind route scripts: the NBD exports of the same config, files under the TFTP root,
 /// inventories under the config folder, and logging. Nothing else on the machine is reachable.
 public final class ThinbootScriptHost: ScriptHost {
-    /// `thinboot.file` and `thinboot.read` paths are relative to this (the TFTP root).
-    let root: any ConfinedFiles
+    /// `thinboot.file` and `thinboot.read` paths are relative to this (the TFTP root, confined as TFTP requests are).
+    let root: ConfinedDirectory
     /// `thinboot.data` paths are relative to this (the config file's folder).
-    let dataRoot: any ConfinedFiles
+    let dataRoot: ConfinedDirectory
     let nbd: NBDSection?
     let logger: Logger
     private let dataFiles = DataFileCache()
@@ -20,7 +17,7 @@ public final class ThinbootScriptHost: ScriptHost {
     /// Largest file `thinboot.read` returns; bigger files should be streamed with `thinboot.file`.
     static let maximumReadBytes = 16 << 20
 
-    public init(root: any ConfinedFiles, dataRoot: any ConfinedFiles, nbd: NBDSection?, logger: Logger) {
+    public init(root: ConfinedDirectory, dataRoot: ConfinedDirectory, nbd: NBDSection?, logger: Logger) {
         self.root = root
         self.dataRoot = dataRoot
         self.nbd = nbd
@@ -48,31 +45,33 @@ public final class ThinbootScriptHost: ScriptHost {
                     // LTSP 5.5's SERVER:PORT/NAME when there is no port of its own.
                     fields["nbdroot_port"] = .text("\(bracketed):\(mainPort)/\(export.name)")
                 }
-                if let size = Self.fileSize(export.file) { fields["size"] = .integer(Int64(size)) }
+                if let size = FileVersion(path: export.file)?.size { fields["size"] = .integer(Int64(size)) }
                 return .record(fields)
             })
     }
 
     public func file(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String {
         let relative = try normalise(path)
-        do throws(TFTPRefusal) {
-            _ = try root.open(relativePath: relative)
+        do throws(ConfinedDirectoryError) {
+            _ = try root.open(relative)
         } catch {
-            throw ScriptHostError("\(path): \(error.message)")
+            throw ScriptHostError("\(path): \(error.reason)")
         }
         return relative
     }
 
     public func read(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> [UInt8] {
         let relative = try normalise(path)
-        do {
-            return try root.open(relativePath: relative).readAll(limit: Self.maximumReadBytes)
-        } catch let error as TFTPRefusal {
-            throw ScriptHostError("\(path): \(error.message)")
-        } catch let error as ScriptFileError {
-            throw ScriptHostError(error.message)
+        let file: OpenedFile
+        do throws(ConfinedDirectoryError) {
+            file = try root.open(relative)
         } catch {
-            throw ScriptHostError("\(path): \(error)")
+            throw ScriptHostError("\(path): \(error.reason)")
+        }
+        do throws(FileReadError) {
+            return try file.readWhole(limit: Self.maximumReadBytes)
+        } catch {
+            throw ScriptHostError(error.description)
         }
     }
 
@@ -104,10 +103,5 @@ public final class ThinbootScriptHost: ScriptHost {
         } catch {
             throw ScriptHostError("\(path): \(error.message)")
         }
-    }
-
-    private static func fileSize(_ path: String) -> Int? {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 }
