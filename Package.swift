@@ -30,7 +30,7 @@ let package = Package(
             ]
         ),
         // What every protocol reads: the confined directory, file versions, whole-file and positional reads.
-        .target(name: "Files"),
+        .target(name: "Files", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // Batch receive with packet info and segmented sends for the TFTP transfer engine.
         .target(name: "CTFTPShims"),
         .target(

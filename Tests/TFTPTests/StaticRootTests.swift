@@ -1,4 +1,6 @@
+import Files
 import Foundation
+import NIOCore
 import TestSupport
 import Testing
 
@@ -16,8 +18,8 @@ struct StaticRootTests {
     @Test func opensFilesAndSymlinksThatStayInside() throws {
         try withRoot { _, root in
             for path in ["boot/pxelinux.0", "inside", "boot/up", "bootdir/pxelinux.0"] {
-                let file = try root.open(relativePath: path)
-                #expect(file.size == 1234, "\(path)")
+                let content = try root.content(at: path)
+                #expect(content.size == 1234, "\(path)")
             }
         }
     }
@@ -38,7 +40,10 @@ struct StaticRootTests {
     ])
     func refusesWithTheRightCode(_ path: String, _ code: TFTPErrorCode) throws {
         try withRoot { _, root in
-            #expect(refusal { try root.open(relativePath: path) }?.code == code, "\(path)")
+            let request = TFTPReadRequest(
+                path: path, mode: .octet, options: [:], client: try SocketAddress(ipAddress: "127.0.0.1", port: 2070),
+                local: try SocketAddress(ipAddress: "127.0.0.1", port: 69))
+            #expect(refusal { try root.answer(for: request) }?.code == code, "\(path)")
         }
     }
 

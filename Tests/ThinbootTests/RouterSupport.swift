@@ -36,7 +36,7 @@ func readRequest(_ path: String, from ip: String = "192.168.202.31", port: Int =
 
 extension Router {
     /// What the TFTP server would send for `request`: the router behind the TFTP adapter, computation awaited.
-    func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> TFTPContent {
+    func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> BootContent {
         switch try TFTPRouteProvider(router: self).answer(for: request) {
         case .content(let content):
             return content
@@ -47,20 +47,15 @@ extension Router {
     }
 }
 
-/// The bytes a router answered, reading a file answer from its descriptor.
-func bytes(of content: BootContent) -> [UInt8] { bytes(of: content.tftp) }
-
-func text(of content: BootContent) -> String { String(decoding: bytes(of: content), as: UTF8.self) }
-
 /// The bytes a provider answered, reading a file answer from its descriptor.
-func bytes(of content: TFTPContent) -> [UInt8] {
+func bytes(of content: BootContent) -> [UInt8] {
     switch content {
     case .bytes(let bytes): return Array(bytes.readableBytesView)
     case .file(let file): return (try? file.readWhole()) ?? []
     }
 }
 
-func text(of content: TFTPContent) -> String { String(decoding: bytes(of: content), as: UTF8.self) }
+func text(of content: BootContent) -> String { String(decoding: bytes(of: content), as: UTF8.self) }
 
 /// The repository's `examples` folder.
 func examplesFolder() -> String {

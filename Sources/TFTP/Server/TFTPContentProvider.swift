@@ -41,19 +41,6 @@ public enum TFTPMode: String, Sendable, Hashable {
     case netascii
 }
 
-/// What a provider answers with: bytes made in memory (complete before the OACK, so `tsize` is exact), or a file
-/// the provider already opened inside its confined root, which the server streams.
-public enum TFTPContent: Sendable {
-    /// Bytes in memory. A buffer is shared, never copied, by every transfer that sends it (a cached static file).
-    case bytes(ByteBuffer)
-    case file(OpenedFile)
-
-    /// Bytes made in memory (a script's answer), copied once into a buffer.
-    public static func bytes(_ bytes: [UInt8]) -> TFTPContent {
-        .bytes(ByteBuffer(bytes: bytes))
-    }
-}
-
 /// A refusal a provider returns: the TFTP error the client sees and the outcome the transfer log records.
 public struct TFTPRefusal: Error, Sendable {
     public let code: TFTPErrorCode
@@ -87,9 +74,9 @@ public enum TFTPErrorCode: UInt16, Sendable, Hashable {
 
 /// How a provider answers a read request: with content at hand, or with work that takes a while (a script).
 public enum TFTPAnswer: Sendable {
-    case content(TFTPContent)
+    case content(BootContent)
     /// Runs on the provider's own threads (never the engine's) and calls its completion once, from any thread.
-    case compute(@Sendable (_ completion: @escaping @Sendable (Result<TFTPContent, TFTPRefusal>) -> Void) -> Void)
+    case compute(@Sendable (_ completion: @escaping @Sendable (Result<BootContent, TFTPRefusal>) -> Void) -> Void)
 }
 
 /// Answers read requests; the static root is one provider, the Lua router (which falls back to the static root)

@@ -1,3 +1,4 @@
+import Files
 import Logging
 import NIOCore
 
@@ -88,7 +89,7 @@ final class TransferLauncher: Sendable {
     }
 
     /// Whether `content` must be read and converted before its size is known (a file sent as netascii).
-    private static func needsConversion(_ content: TFTPContent, mode: TFTPMode) -> Bool {
+    private static func needsConversion(_ content: BootContent, mode: TFTPMode) -> Bool {
         if case .file = content, mode == .netascii { return true }
         return false
     }

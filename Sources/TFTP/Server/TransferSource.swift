@@ -16,7 +16,7 @@ enum TransferSource: Sendable {
 
     /// Prepares provider content for `mode`. Netascii needs the converted bytes up front (`tsize` must be exact),
     /// so a file sent as netascii is read and converted here (the server does it off its engine threads).
-    init(_ content: TFTPContent, mode: TFTPMode) throws(TFTPRefusal) {
+    init(_ content: BootContent, mode: TFTPMode) throws(TFTPRefusal) {
         switch (content, mode) {
         case (.bytes(let bytes), .octet):
             self = .bytes(bytes)

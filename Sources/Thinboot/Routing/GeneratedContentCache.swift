@@ -1,3 +1,4 @@
+import Files
 import NIOCore
 import Synchronization
 
@@ -18,7 +19,7 @@ final class GeneratedContentCache: Sendable {
     }
 
     private struct Entry {
-        let bytes: [UInt8]
+        let content: BootContent
         let expires: NIODeadline
     }
 
@@ -31,21 +32,21 @@ final class GeneratedContentCache: Sendable {
         self.capacity = capacity
     }
 
-    func bytes(for request: BootRequest) -> [UInt8]? {
+    func content(for request: BootRequest) -> BootContent? {
         let now = NIODeadline.now()
         return entries.withLock { entries in
             guard let entry = entries[Key(request)], entry.expires > now else { return nil }
-            return entry.bytes
+            return entry.content
         }
     }
 
-    func store(_ bytes: [UInt8], for request: BootRequest) {
+    func store(_ content: BootContent, for request: BootRequest) {
         let now = NIODeadline.now()
         entries.withLock { entries in
             if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
             // Still full of live entries: a burst of distinct clients. Skip caching rather than grow without bound.
             guard entries.count < capacity else { return }
-            entries[Key(request)] = Entry(bytes: bytes, expires: now + lifetime)
+            entries[Key(request)] = Entry(content: content, expires: now + lifetime)
         }
     }
 }

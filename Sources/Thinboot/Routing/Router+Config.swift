@@ -1,7 +1,6 @@
 import Files
 import Logging
 import Scripting
-import TFTP
 
 extension Router {
     /// The router a config describes: its routes over `[tftp] root`, scripts on a worker pool with the config's

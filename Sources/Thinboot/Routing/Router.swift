@@ -1,6 +1,6 @@
+import Files
 import Logging
 import Scripting
-import TFTP
 
 /// Answers boot requests from any protocol with one route table: the first route whose pattern matches runs its
 /// Lua script with the client's context; no match, or a script returning nil, falls through to the static root.
@@ -57,7 +57,7 @@ public final class Router: Sendable {
         guard let (route, match) = firstRoute(for: request.path) else {
             return .content(try staticContent(at: request.path))
         }
-        if let cached = generated.bytes(for: request) { return .content(.bytes(cached)) }
+        if let cached = generated.content(for: request) { return .content(cached) }
         var request = request
         request.match = match
         return .script(RouteJob(route: route, request: request))
@@ -113,8 +113,9 @@ public final class Router: Sendable {
         let request = job.request
         switch result {
         case .success(.bytes(let bytes)):
-            generated.store(bytes, for: request)
-            return .success(.bytes(bytes))
+            let content = BootContent.bytes(bytes)
+            generated.store(content, for: request)
+            return .success(content)
         case .success(.file(let path)):
             return Result { () throws(BootRefusal) in try staticContent(at: path) }
         case .success(.nothing):
@@ -132,22 +133,12 @@ public final class Router: Sendable {
         }
     }
 
-    /// A file under the static root, as a refusal any protocol can answer when it cannot be served.
+    /// A file under the static root, or the refusal any protocol can answer when it cannot be served.
     private func staticContent(at path: String) throws(BootRefusal) -> BootContent {
-        do throws(TFTPRefusal) {
-            switch try root.content(at: path) {
-            case .bytes(let bytes): return .bytes(bytes)
-            case .file(let file): return .file(file)
-            }
+        do throws(ConfinedDirectoryError) {
+            return try root.content(at: path)
         } catch {
-            switch error.code {
-            case .fileNotFound: throw .notFound
-            case .accessViolation:
-                let prefix = "Access violation: "
-                throw .forbidden(
-                    error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message)
-            default: throw .serverError
-            }
+            throw BootRefusal(error)
         }
     }
 

@@ -1,3 +1,4 @@
+import Files
 import TFTP
 
 /// The router as the TFTP server's content provider: a TFTP read request becomes a ``BootRequest`` (protocol
@@ -21,20 +22,11 @@ public struct TFTPRouteProvider: TFTPContentProvider {
         }
         switch decision {
         case .content(let content):
-            return .content(content.tftp)
+            return .content(content)
         case .script(let job):
             return .compute { completion in
-                router.run(job) { result in completion(result.map(\.tftp).mapError(\.tftp)) }
+                router.run(job) { result in completion(result.mapError(\.tftp)) }
             }
-        }
-    }
-}
-
-extension BootContent {
-    var tftp: TFTPContent {
-        switch self {
-        case .bytes(let bytes): .bytes(bytes)
-        case .file(let file): .file(file)
         }
     }
 }

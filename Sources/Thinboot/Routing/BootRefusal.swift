@@ -1,11 +1,4 @@
-import TFTP
-
-/// What a route answers, whatever protocol asked: bytes made in memory (complete before the first byte goes out,
-/// so sizes are exact), or a file opened inside its confined root, which the protocol streams.
-public enum BootContent: Sendable {
-    case bytes([UInt8])
-    case file(OpenedFile)
-}
+import Files
 
 /// Why a request gets no content; each protocol turns it into its own error (TFTP ERROR 1/2/0, HTTP 404/403/500).
 public enum BootRefusal: Error, Sendable, Equatable {
@@ -18,4 +11,15 @@ public enum BootRefusal: Error, Sendable, Equatable {
     case scriptError
     /// Something on the server failed (its log line says why).
     case serverError
+
+    /// What the static root's confined lookup refused.
+    init(_ error: ConfinedDirectoryError) {
+        switch error.kind {
+        case .notFound: self = .notFound
+        case .unavailable, .failed: self = .serverError
+        case .leavesDirectory, .symlinkLeavesDirectory, .tooManySymlinks, .symlinkRefused, .isDirectory,
+            .notRegularFile, .permissionDenied:
+            self = .forbidden(error.reason)
+        }
+    }
 }
