@@ -18,8 +18,8 @@ import Testing
         let tftp = try #require(config.tftp)
         #expect(tftp.listen == [ListenAddress(host: "127.0.0.1", port: 6969), ListenAddress(host: "::1", port: 6969)])
         #expect(tftp.root == "/etc/thinboot/tftpboot")
-        #expect(tftp.maxWindowSize == 16)
-        #expect(tftp.maxBlockSize == 65464)
+        #expect(tftp.server.maxWindowSize == 16)
+        #expect(tftp.server.maxBlockSize == 65464)
         #expect(tftp.routes.map(\.script) == ["/etc/thinboot/scripts/pxelinux.lua"])
         #expect(config.nbd == nil)
     }

@@ -1,7 +1,19 @@
 import NIOCore
 
-/// How a ``TFTPServer`` listens and what it grants. Defaults match `[tftp]`'s.
-public struct TFTPServerConfiguration: Sendable {
+/// How a ``TFTPServer`` listens and what it grants. Each limit's default is written once, in ``init``, and its range
+/// once, below; `[tftp]` in the config file builds this type from them.
+public struct TFTPServerConfiguration: Sendable, Equatable {
+    /// `blksize` (RFC 2348): 8 to 65464 bytes.
+    public static let blockSizeRange = 8...65464
+    /// `windowsize` (RFC 7440): 1 to 65535 blocks.
+    public static let windowSizeRange = 1...65535
+    /// `timeout` (RFC 2349): 1 to 255 seconds.
+    public static let timeoutRange = 1...255
+    /// Resends in a row without progress.
+    public static let retriesRange = 1...100
+    /// Transfers in flight, in total or per client.
+    public static let transfersRange = 1...1_000_000
+
     /// Addresses to listen on; port 0 picks a free port (see ``TFTPServer/localAddresses``).
     public var listen: [SocketAddress]
     /// The largest `blksize` granted; the MTU of the interface a request came in on caps it further.

@@ -1,20 +1,15 @@
+import NIOCore
+import TFTP
+
 /// `[tftp]`: where the TFTP server listens, what it serves and its limits.
 public struct TFTPSection: Sendable, Equatable {
     /// Addresses to listen on (`listen`), default `0.0.0.0:69` and `[::]:69`.
     public let listen: [ListenAddress]
     /// The static root (`root`), absolute. No request ever leaves it.
     public let root: String
-    /// The largest `blksize` granted (`max_blksize`, 8...65464); the interface MTU caps it further.
-    public let maxBlockSize: Int
-    /// The largest `windowsize` granted (`max_windowsize`, 1...65535, default 64).
-    public let maxWindowSize: Int
-    /// Seconds before a block is resent when the client did not ask for `timeout` (`timeout`, 1...255).
-    public let timeout: Int
-    /// How many times a block is resent before the transfer is given up (`retries`).
-    public let retries: Int
-    /// Transfers in flight at once, in total (`max_transfers`) and per client IP (`max_transfers_per_client`).
-    public let maxTransfers: Int
-    public let maxTransfersPerClient: Int
+    /// The server's listen addresses (resolved) and limits: `max_blksize`, `max_windowsize`, `timeout`,
+    /// `retries`, `max_transfers`, `max_transfers_per_client`; defaults and ranges are the server type's own.
+    public let server: TFTPServerConfiguration
     /// `[[tftp.route]]` in order: the first match wins.
     public let routes: [RouteConfig]
     /// `[tftp.arch]`: boot loader file names → `req.arch`, with sensible defaults.
@@ -25,12 +20,24 @@ public struct TFTPSection: Sendable, Equatable {
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         listen = try ListenAddress.list("listen", in: table, default: ["0.0.0.0:69", "[::]:69"])
         root = paths.resolve(try table.requiredString("root"))
-        maxBlockSize = try table.int("max_blksize", default: 65464, in: 8...65464)
-        maxWindowSize = try table.int("max_windowsize", default: 64, in: 1...65535)
-        timeout = try table.int("timeout", default: 1, in: 1...255)
-        retries = try table.int("retries", default: 5, in: 1...100)
-        maxTransfers = try table.int("max_transfers", default: 4096, in: 1...1_000_000)
-        maxTransfersPerClient = try table.int("max_transfers_per_client", default: 64, in: 1...1_000_000)
+        let defaults = TFTPServerConfiguration(listen: [])
+        typealias Limits = TFTPServerConfiguration
+        server = TFTPServerConfiguration(
+            listen: try listen.enumerated().map { index, address throws(ConfigError) in
+                do {
+                    return try SocketAddress.makeAddressResolvingHost(address.host, port: address.port)
+                } catch {
+                    throw table.error("listen[\(index)]", "\"\(address)\" cannot be resolved (\(error))")
+                }
+            },
+            maxBlockSize: try table.int("max_blksize", default: defaults.maxBlockSize, in: Limits.blockSizeRange),
+            maxWindowSize: try table.int(
+                "max_windowsize", default: defaults.maxWindowSize, in: Limits.windowSizeRange),
+            timeout: try table.int("timeout", default: defaults.timeout, in: Limits.timeoutRange),
+            retries: try table.int("retries", default: defaults.retries, in: Limits.retriesRange),
+            maxTransfers: try table.int("max_transfers", default: defaults.maxTransfers, in: Limits.transfersRange),
+            maxTransfersPerClient: try table.int(
+                "max_transfers_per_client", default: defaults.maxTransfersPerClient, in: Limits.transfersRange))
         routes = try table.tables("route").map { route throws(ConfigError) in try RouteConfig(route, paths: paths) }
         arch = try ArchTable(try table.table("arch"))
         scripts = try ScriptSettings(try table.table("scripts"))

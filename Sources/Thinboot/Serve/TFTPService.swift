@@ -48,13 +48,3 @@ public struct TFTPService: Service {
         }
     }
 }
-
-extension TFTPSection {
-    /// The server settings of `[tftp]`, with listen addresses resolved.
-    func serverConfiguration() throws -> TFTPServerConfiguration {
-        TFTPServerConfiguration(
-            listen: try listen.map { try SocketAddress.makeAddressResolvingHost($0.host, port: $0.port) },
-            maxBlockSize: maxBlockSize, maxWindowSize: maxWindowSize, timeout: timeout, retries: retries,
-            maxTransfers: maxTransfers, maxTransfersPerClient: maxTransfersPerClient)
-    }
-}

@@ -8,7 +8,7 @@ extension ThinbootServer {
     func makeTFTPServices(_ section: TFTPSection) throws -> [any Service] {
         [
             TFTPService(
-                configuration: try section.serverConfiguration(), provider: try makeTFTPProvider(section),
+                configuration: section.server, provider: try makeTFTPProvider(section),
                 logger: logger)
         ]
     }
