@@ -81,12 +81,12 @@ public final class MappedImage: @unchecked Sendable {
         return UInt64(status.st_size)
     }
 
-    /// `length` bytes at `offset` as a buffer borrowing the mapping, or nil when the range is no longer backed
+    /// `length` bytes at `offset` as a buffer borrowing the mapping (and keeping this image mapped while it lives), or nil when the range is no longer backed
     /// by the file (truncated) or faulted under the guard. The caller has checked the range against `size`.
     func borrow(offset: UInt64, length: Int) -> ByteBuffer? {
         guard length > 0 else { return ByteBuffer() }
         guard let start = pointer(offset: offset, length: length) else { return nil }
-        return BorrowedBytes.buffer(start: start, length: length)
+        return BorrowedBytes.buffer(start: start, length: length, image: self)
     }
 
     /// Copies `length` bytes at `offset` into `destination` under the guard; false on truncation or fault.
