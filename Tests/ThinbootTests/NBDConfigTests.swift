@@ -41,6 +41,28 @@ import Testing
         #expect(nbd.serverConfiguration().listen.map(\.port) == [10809, 10809])
     }
 
+    @Test func readsConnectionLimitsWithTheServerDefaults() throws {
+        let defaults = try #require(try ThinbootConfig.parse("[nbd]\n", file: "/srv/t.toml").nbd).serverConfiguration()
+        #expect(defaults.maxConnections == NBDServerConfiguration.defaultMaxConnections)
+        #expect(defaults.maxConnectionsPerClient == NBDServerConfiguration.defaultMaxConnectionsPerClient)
+        #expect(defaults.maxQueuedReplyBytes == NBDServerConfiguration.defaultMaxQueuedReplyBytes)
+        let set = try #require(
+            try ThinbootConfig.parse(
+                "[nbd]\nmax_connections = 100\nmax_connections_per_client = 4\nmax_queued_reply_bytes = \"1M\"\n",
+                file: "/srv/t.toml"
+            ).nbd
+        ).serverConfiguration()
+        #expect([set.maxConnections, set.maxConnectionsPerClient, set.maxQueuedReplyBytes] == [100, 4, 1 << 20])
+        for (text, message) in [
+            ("max_connections = 0", "nbd.max_connections: 0 is out of range"),
+            ("max_queued_reply_bytes = 1024", "nbd.max_queued_reply_bytes: 1024 is out of range"),
+        ] {
+            #expect {
+                try ThinbootConfig.parse("[nbd]\n\(text)\n", file: "/srv/t.toml")
+            } throws: { "\($0)".contains(message) }
+        }
+    }
+
     @Test(arguments: [
         (
             "name = \"a\"\nfile = \"a\"\n[[nbd.export]]\nname = \"a\"\nfile = \"b\"",

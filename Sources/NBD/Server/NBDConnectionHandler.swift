@@ -6,7 +6,9 @@ struct NBDShutdownEvent: Sendable {}
 
 /// One NBD connection: frames bytes, drives the handshake state machine, then hands requests to the
 /// transmission and writes its replies. Requests are answered in the order they arrive, and all replies from
-/// one read are flushed together, so a client can keep many requests in flight.
+/// one read are flushed together, so a client can keep many requests in flight. While the channel is not
+/// writable (more replies queued than its high water mark), requests already read wait in `cumulation` and no
+/// more are read: a client that does not read its replies cannot make the server touch more of the image.
 final class NBDConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -29,6 +31,10 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     private var timeout: Scheduled<Void>?
     private var shuttingDown = false
     private var pendingRead = false
+    /// Requests wait in `cumulation` until the channel is writable again.
+    private var processingPaused = false
+    /// The client half-closed; close once the requests read before that are answered.
+    private var inputClosed = false
     private var disconnectRequested = false
     private var requestsAfterDisconnect = 0
     private var closeReason = "client closed the connection"
@@ -82,6 +88,11 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         } else {
             cumulation!.writeBuffer(&incoming)
         }
+        processBuffered(context: context)
+    }
+
+    /// Answers the requests in `cumulation`, then lets go of the bytes they used.
+    private func processBuffered(context: ChannelHandlerContext) {
         do {
             try process(context: context)
         } catch {
@@ -109,16 +120,8 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(.inputClosed) = event as? ChannelEvent {
             // The client sent all it will send: answer what it asked, then close.
-            switch phase {
-            case .closing: break
-            case .transmission(let transmission, _):
-                statistics = transmission.statistics
-                closeReason = "client closed its side of the connection"
-            default: closeReason = "client closed its side of the connection"
-            }
-            phase = .closing
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+            inputClosed = true
+            if !processingPaused { finishAfterInputClosed(context: context) }
             return
         }
         guard event is NBDShutdownEvent else {
@@ -140,7 +143,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
 
     // Back-pressure: stop reading requests while the socket cannot take more replies.
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable && !processingPaused {
             context.read()
         } else {
             pendingRead = true
@@ -148,11 +151,34 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && pendingRead {
-            pendingRead = false
-            context.read()
+        if context.channel.isWritable {
+            if processingPaused {
+                processingPaused = false
+                processBuffered(context: context)
+                context.flush()
+            }
+            if !processingPaused {
+                if inputClosed {
+                    finishAfterInputClosed(context: context)
+                } else if pendingRead {
+                    pendingRead = false
+                    context.read()
+                }
+            }
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    private func finishAfterInputClosed(context: ChannelHandlerContext) {
+        switch phase {
+        case .closing: return
+        case .transmission(let transmission, _): statistics = transmission.statistics
+        default: break
+        }
+        closeReason = "client closed its side of the connection"
+        phase = .closing
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func process(context: ChannelHandlerContext) throws {
@@ -168,6 +194,12 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
                 phase = .handshake(machine, decoder)
                 perform(action, context: context)
             case .transmission(var transmission, var decoder):
+                guard context.channel.isWritable else {
+                    // Flush what is queued; the rest waits for `channelWritabilityChanged`.
+                    processingPaused = true
+                    context.flush()
+                    return
+                }
                 phase = .modifying
                 guard let request = try decoder.decode(buffer: &cumulation!) else {
                     phase = .transmission(transmission, decoder)
@@ -217,7 +249,8 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(bytes), promise: nil)
             let transmission = NBDTransmission(
                 export: export, negotiation: negotiation, allocator: context.channel.allocator, logger: logger)
-            phase = .transmission(transmission, NBDRequestDecoder())
+            phase = .transmission(
+                transmission, NBDRequestDecoder(refusesWrites: !export.definition.acceptsWrites))
         }
     }
 

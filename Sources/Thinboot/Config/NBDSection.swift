@@ -8,10 +8,29 @@ public struct NBDSection: Sendable {
     public let advertise: String?
     /// `[[nbd.export]]` in order.
     public let exports: [NBDExportConfig]
+    /// Connections open at once, in total (`max_connections`) and per client IP (`max_connections_per_client`).
+    public let maxConnections: Int
+    public let maxConnectionsPerClient: Int
+    /// Reply bytes queued per connection before it stops taking requests (`max_queued_reply_bytes`).
+    public let maxQueuedReplyBytes: Int
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         listen = try ListenAddress.list("listen", in: table, default: ["0.0.0.0:10809"])
         advertise = try table.string("advertise")
+        maxConnections = try table.int(
+            "max_connections", default: NBDServerConfiguration.defaultMaxConnections,
+            in: NBDServerConfiguration.connectionLimitRange)
+        maxConnectionsPerClient = try table.int(
+            "max_connections_per_client", default: NBDServerConfiguration.defaultMaxConnectionsPerClient,
+            in: NBDServerConfiguration.connectionLimitRange)
+        let range = NBDServerConfiguration.queuedReplyBytesRange
+        let queued = try NBDExportConfig.byteCount("max_queued_reply_bytes", in: table)
+        if let queued, !range.contains(Int(clamping: queued)) {
+            throw table.error(
+                "max_queued_reply_bytes",
+                "\(queued) is out of range: use \(range.lowerBound)...\(range.upperBound) bytes")
+        }
+        maxQueuedReplyBytes = queued.map { Int($0) } ?? NBDServerConfiguration.defaultMaxQueuedReplyBytes
         exports = try table.tables("export").map { export throws(ConfigError) in
             try NBDExportConfig(export, paths: paths)
         }
@@ -53,7 +72,9 @@ public struct NBDSection: Sendable {
     /// The server settings this section describes.
     public func serverConfiguration() -> NBDServerConfiguration {
         NBDServerConfiguration(
-            listen: listen.map { (host: $0.host, port: $0.port) }, exports: exports.map(\.definition))
+            listen: listen.map { (host: $0.host, port: $0.port) }, exports: exports.map(\.definition),
+            maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient,
+            maxQueuedReplyBytes: maxQueuedReplyBytes)
     }
 
     /// Every export with its file's current size, or why the file cannot be served (for `thinboot check`).
@@ -118,7 +139,7 @@ public struct NBDExportConfig: Sendable {
     }
 
     /// A size as an integer of bytes or a string with a K, M, G or T suffix (`"512M"`).
-    private static func byteCount(_ key: String, in table: ConfigTable) throws(ConfigError) -> UInt64? {
+    static func byteCount(_ key: String, in table: ConfigTable) throws(ConfigError) -> UInt64? {
         guard table.has(key) else { return nil }
         if let bytes = try? table.int(key) {
             guard bytes > 0 else { throw table.error(key, "must be positive") }
