@@ -42,7 +42,7 @@ import Testing
         let fixture = try ImageFixture()
         defer { fixture.remove() }
         let definition = NBDExportDefinition(
-            name: "image", path: fixture.path, copyOnWrite: copyOnWrite, copyOnWriteLimit: 1 << 20)
+            name: "image", path: fixture.path, access: copyOnWrite ? .copyOnWrite(limit: 1 << 20) : .readOnly)
         let store = NBDExportStore(exports: [definition])
         let connection = try EmbeddedNBDConnection(store: store, exportName: "image")
         weak var image = try store.open(definition).image

@@ -35,7 +35,7 @@ import Testing
                     name: "trusty-amd64", path: "/etc/thinboot/images/amd64.img", description: "Ubuntu 14.04 amd64",
                     isDefault: true, legacyPort: 2001),
                 NBDExportDefinition(
-                    name: "lab", path: "/srv/lab.img", copyOnWrite: true, copyOnWriteLimit: 64 << 20, legacyPort: 2002,
+                    name: "lab", path: "/srv/lab.img", access: .copyOnWrite(limit: 64 << 20), legacyPort: 2002,
                     legacyStyle: .oldstyle),
             ])
         #expect(nbd.serverConfiguration().listen.map(\.port) == [10809, 10809])

@@ -250,7 +250,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
             let transmission = NBDTransmission(
                 export: export, negotiation: negotiation, allocator: context.channel.allocator, logger: logger)
             phase = .transmission(
-                transmission, NBDRequestDecoder(refusesWrites: !export.definition.acceptsWrites))
+                transmission, NBDRequestDecoder(refusesWrites: !export.definition.access.acceptsWrites))
         }
     }
 

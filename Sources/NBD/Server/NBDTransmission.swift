@@ -33,13 +33,13 @@ struct NBDTransmission {
         self.negotiation = negotiation
         self.allocator = allocator
         self.logger = logger
-        if export.definition.copyOnWrite {
-            overlay = CopyOnWriteOverlay(limit: export.definition.copyOnWriteLimit)
+        if case .copyOnWrite(let limit) = export.definition.access {
+            overlay = CopyOnWriteOverlay(limit: limit)
         }
     }
 
     private var image: MappedImage { export.image }
-    private var readOnly: Bool { !export.definition.acceptsWrites }
+    private var readOnly: Bool { !export.definition.access.acceptsWrites }
 
     /// Handles one request. `shuttingDown` answers everything but DISC with `ESHUTDOWN`.
     mutating func handle(_ request: NBDRequest, shuttingDown: Bool) -> Outcome {

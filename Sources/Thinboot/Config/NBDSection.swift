@@ -95,12 +95,8 @@ public struct NBDExportConfig: Sendable {
     public let description: String
     /// Served to clients that ask for the empty name.
     public let isDefault: Bool
-    /// Refuse writes (default true).
-    public let readOnly: Bool
-    /// Per-connection copy-on-write overlay.
-    public let copyOnWrite: Bool
-    /// The overlay cap in bytes.
-    public let copyOnWriteLimit: UInt64
+    /// `readonly` (default true), `cow` and `cow_max` as one access mode.
+    public let access: NBDExportAccess
     /// The handshake on the legacy port: newstyle (default) or oldstyle.
     public let legacyStyle: NBDHandshakeStyle
 
@@ -117,15 +113,19 @@ public struct NBDExportConfig: Sendable {
         }
         description = try table.string("description", default: "")
         isDefault = try table.bool("default", default: false)
-        readOnly = try table.bool("readonly", default: true)
-        copyOnWrite = try table.bool("cow", default: false)
+        let readOnly = try table.bool("readonly", default: true)
+        let copyOnWrite = try table.bool("cow", default: false)
         if copyOnWrite && !readOnly {
             throw table.error("readonly", "cow = true never writes the image; remove readonly = false")
         }
-        copyOnWriteLimit = try Self.byteCount("cow_max", in: table) ?? NBDExportDefinition.defaultCopyOnWriteLimit
-        if table.has("cow_max") && !copyOnWrite {
+        let copyOnWriteLimit = try Self.byteCount("cow_max", in: table)
+        if copyOnWriteLimit != nil && !copyOnWrite {
             throw table.error("cow_max", "only applies with cow = true")
         }
+        access =
+            copyOnWrite
+            ? .copyOnWrite(limit: copyOnWriteLimit ?? NBDExportAccess.defaultCopyOnWriteLimit)
+            : readOnly ? .readOnly : .writable
         switch try table.string("legacy", default: "newstyle") {
         case "newstyle": legacyStyle = .newstyle
         case "oldstyle": legacyStyle = .oldstyle
@@ -159,7 +159,7 @@ public struct NBDExportConfig: Sendable {
     /// The NBD server's view of this export.
     public var definition: NBDExportDefinition {
         NBDExportDefinition(
-            name: name, path: file, description: description, isDefault: isDefault, readOnly: readOnly,
-            copyOnWrite: copyOnWrite, copyOnWriteLimit: copyOnWriteLimit, legacyPort: port, legacyStyle: legacyStyle)
+            name: name, path: file, description: description, isDefault: isDefault, access: access,
+            legacyPort: port, legacyStyle: legacyStyle)
     }
 }
