@@ -105,7 +105,7 @@ public final class MappedImage: @unchecked Sendable {
     }
 
     /// Writes through to the file (writable exports only).
-    func write(offset: UInt64, bytes: ByteBuffer) -> Bool {
+    func writeThrough(offset: UInt64, bytes: ByteBuffer) -> Bool {
         bytes.withUnsafeReadableBytes { raw in
             var done = 0
             while done < raw.count {
