@@ -82,7 +82,7 @@ import Testing
         case .halfClose: connection.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         case .disconnect: break
         case .shutdown:
-            connection.channel.pipeline.fireUserInboundEventTriggered(NBDShutdownEvent())
+            connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
             connection.channel.embeddedEventLoop.advanceTime(by: .seconds(10))
         case .channelClosed: connection.channel.close(promise: nil)
         }

@@ -92,7 +92,7 @@ public final class NBDServer: Sendable {
         }
         for listener in listeners { try? await listener.close() }
         for connection in connections {
-            connection.pipeline.fireUserInboundEventTriggered(NBDShutdownEvent())
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         for connection in connections { try? await connection.closeFuture.get() }
     }
