@@ -83,20 +83,6 @@ int cnbd_guarded_copy(void *destination, const void *source, size_t length) {
 
 unsigned long cnbd_sigbus_count(void) { return atomic_load(&caught_faults); }
 
-void cnbd_borrowed_free(void *pointer) { (void)pointer; }
-
-void *cnbd_borrowed_malloc(size_t size) { return malloc(size == 0 ? 1 : size); }
-
-void *cnbd_borrowed_realloc(void *pointer, size_t old_size, size_t new_size) {
-    void *fresh = malloc(new_size == 0 ? 1 : new_size);
-    if (fresh != NULL && pointer != NULL) memcpy(fresh, pointer, old_size < new_size ? old_size : new_size);
-    return fresh;
-}
-
-void cnbd_borrowed_copy(void *destination, const void *source, size_t length) {
-    memcpy(destination, source, length);
-}
-
 long long cnbd_seek_data(int fd, long long offset) { return lseek(fd, offset, SEEK_DATA); }
 
 long long cnbd_seek_hole(int fd, long long offset) { return lseek(fd, offset, SEEK_HOLE); }

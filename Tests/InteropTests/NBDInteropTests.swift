@@ -13,7 +13,7 @@ import Testing
                 isDefault: true),
             NBDExportDefinition(name: "trusty-i386", path: directory.file("i386.img")),
             NBDExportDefinition(
-                name: "lab", path: directory.file("lab.img"), copyOnWrite: true, copyOnWriteLimit: 1 << 20),
+                name: "lab", path: directory.file("lab.img"), access: .copyOnWrite(limit: 1 << 20)),
         ]
     }
 

@@ -18,20 +18,22 @@ final class NBDServerHarness: Sendable {
     let server: NBDServer
     let port: Int
 
-    /// Starts a server for `exports` (each gets a fresh image at `file(name)` unless the file already exists).
+    /// Starts a server for `exports` (each gets a fresh image at `file(name)` unless the file already exists);
+    /// `configure` changes the configuration's limits, `logger` receives the server's log.
     init(
         _ make: (TemporaryDirectory) throws -> [NBDExportDefinition], handshakeTimeout: TimeAmount = .seconds(10),
-        hosts: [String] = ["127.0.0.1"]
+        hosts: [String] = ["127.0.0.1"], configure: (inout NBDServerConfiguration) -> Void = { _ in },
+        logger: Logger = Logger(label: "nbd-test", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         directory = try TemporaryDirectory("nbd-interop")
         let exports = try make(directory)
         for (index, export) in exports.enumerated() where !FileManager.default.fileExists(atPath: export.path) {
             try Self.makeImage(at: export.path, seed: UInt64(index + 1))
         }
-        server = NBDServer(
-            configuration: NBDServerConfiguration(
-                listen: hosts.map { (host: $0, port: 0) }, exports: exports, handshakeTimeout: handshakeTimeout),
-            logger: Logger(label: "nbd-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        var configuration = NBDServerConfiguration(
+            listen: hosts.map { (host: $0, port: 0) }, exports: exports, handshakeTimeout: handshakeTimeout)
+        configure(&configuration)
+        server = NBDServer(configuration: configuration, logger: logger)
         try await server.start()
         port = server.listeningAddresses.first?.port ?? 0
     }

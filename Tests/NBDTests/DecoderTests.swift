@@ -96,4 +96,29 @@ import Testing
         #expect(try decoder.decode(buffer: &partial) == nil)
         #expect(try decoder.decode(buffer: &input)?.payload == ByteBuffer(string: "0123456789"))
     }
+
+    @Test func refusingDecoderDropsWritePayloadsAsTheyArrive() throws {
+        let write = NBDRequest(
+            command: .write, cookie: 2, offset: 0, length: 5000, payload: ByteBuffer(repeating: 7, count: 5000))
+        let read = NBDRequest(command: .read, cookie: 3, offset: 0, length: 512)
+        var input = ByteBuffer()
+        write.encode(into: &input)
+        read.encode(into: &input)
+        var refused = write
+        refused.payload = nil
+        try ByteToMessageDecoderVerifier.verifyDecoder(
+            inputOutputPairs: [(input, [refused, read])], decoderFactory: { NBDRequestDecoder(refusesWrites: true) })
+
+        // Each chunk of payload is consumed as it comes: nothing of it stays in the buffer.
+        var decoder = NBDRequestDecoder(refusesWrites: true)
+        var header = input.readSlice(length: 28)!
+        #expect(try decoder.decode(buffer: &header) == nil)
+        for _ in 0..<5 {
+            var chunk = input.readSlice(length: 1000)!
+            let delivered = try decoder.decode(buffer: &chunk)
+            #expect(chunk.readableBytes == 0)
+            #expect(delivered == (input.readableBytes == 28 ? refused : nil))
+        }
+        #expect(try decoder.decode(buffer: &input) == read)
+    }
 }

@@ -17,7 +17,8 @@ import Testing
         context: Bool = false
     ) throws -> NBDTransmission {
         let definition = NBDExportDefinition(
-            name: "image", path: fixture.path, readOnly: readOnly, copyOnWrite: cow, copyOnWriteLimit: cowLimit)
+            name: "image", path: fixture.path,
+            access: cow ? .copyOnWrite(limit: cowLimit) : readOnly ? .readOnly : .writable)
         let export = try NBDExportStore(exports: [definition]).open(definition)
         return NBDTransmission(
             export: export,

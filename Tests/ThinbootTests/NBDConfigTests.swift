@@ -35,10 +35,32 @@ import Testing
                     name: "trusty-amd64", path: "/etc/thinboot/images/amd64.img", description: "Ubuntu 14.04 amd64",
                     isDefault: true, legacyPort: 2001),
                 NBDExportDefinition(
-                    name: "lab", path: "/srv/lab.img", copyOnWrite: true, copyOnWriteLimit: 64 << 20, legacyPort: 2002,
+                    name: "lab", path: "/srv/lab.img", access: .copyOnWrite(limit: 64 << 20), legacyPort: 2002,
                     legacyStyle: .oldstyle),
             ])
         #expect(nbd.serverConfiguration().listen.map(\.port) == [10809, 10809])
+    }
+
+    @Test func readsConnectionLimitsWithTheServerDefaults() throws {
+        let defaults = try #require(try ThinbootConfig.parse("[nbd]\n", file: "/srv/t.toml").nbd).serverConfiguration()
+        #expect(defaults.maxConnections == NBDServerConfiguration.defaultMaxConnections)
+        #expect(defaults.maxConnectionsPerClient == NBDServerConfiguration.defaultMaxConnectionsPerClient)
+        #expect(defaults.maxQueuedReplyBytes == NBDServerConfiguration.defaultMaxQueuedReplyBytes)
+        let set = try #require(
+            try ThinbootConfig.parse(
+                "[nbd]\nmax_connections = 100\nmax_connections_per_client = 4\nmax_queued_reply_bytes = \"1M\"\n",
+                file: "/srv/t.toml"
+            ).nbd
+        ).serverConfiguration()
+        #expect([set.maxConnections, set.maxConnectionsPerClient, set.maxQueuedReplyBytes] == [100, 4, 1 << 20])
+        for (text, message) in [
+            ("max_connections = 0", "nbd.max_connections: 0 is out of range"),
+            ("max_queued_reply_bytes = 1024", "nbd.max_queued_reply_bytes: 1024 is out of range"),
+        ] {
+            #expect {
+                try ThinbootConfig.parse("[nbd]\n\(text)\n", file: "/srv/t.toml")
+            } throws: { "\($0)".contains(message) }
+        }
     }
 
     @Test(arguments: [

@@ -20,15 +20,6 @@ int cnbd_guarded_copy(void *destination, const void *source, size_t length);
 /// The number of SIGBUS faults the guard has caught since start (for logs and tests).
 unsigned long cnbd_sigbus_count(void);
 
-/// A no-op deallocator for ByteBuffers that borrow mapped memory: the mapping owns the pages.
-void cnbd_borrowed_free(void *pointer);
-/// malloc for the borrowing allocator (never called for borrowed bytes; ByteBuffer needs all four hooks).
-void *_Nullable cnbd_borrowed_malloc(size_t size);
-/// realloc for the borrowing allocator: copies into fresh memory and never frees the old (maybe mapped) pointer.
-void *_Nullable cnbd_borrowed_realloc(void *_Nullable pointer, size_t old_size, size_t new_size);
-/// memcpy for the borrowing allocator.
-void cnbd_borrowed_copy(void *destination, const void *source, size_t length);
-
 /// lseek(fd, offset, SEEK_DATA): the next data at or after offset, or -1 with errno (ENXIO past the last data).
 long long cnbd_seek_data(int fd, long long offset);
 /// lseek(fd, offset, SEEK_HOLE): the next hole at or after offset (end of file counts as a hole).

@@ -1,23 +1,60 @@
 import NIOCore
 
 /// One connection's private writes over a shared image: 4 KiB blocks held in memory, read back by that
-/// connection only and dropped with it. Bounded by a byte limit, past which writes fail with `ENOSPC`.
-struct CopyOnWriteOverlay {
+/// connection only and dropped with it. Bounded by a byte limit, past which writes fail with `ENOSPC`. A block
+/// device stacked on the image: unwritten ranges read from the mapping, as the image itself would.
+struct CopyOnWriteOverlay: NBDBlockDevice {
     /// The overlay's unit: one page, the size clients usually write.
     static let blockSize = 4096
 
+    /// The image below; never written.
+    let image: MappedImage
     private var blocks: [UInt64: [UInt8]] = [:]
     private let limit: UInt64
 
-    init(limit: UInt64) {
+    init(image: MappedImage, limit: UInt64) {
+        self.image = image
         self.limit = limit
     }
+
+    var size: UInt64 { image.size }
+
+    func read(offset: UInt64, length: Int, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard covers(offset: offset, length: UInt64(length)) else {
+            return image.read(offset: offset, length: length, allocator: allocator)
+        }
+        return merged(offset: offset, length: length, allocator: allocator)
+    }
+
+    mutating func write(offset: UInt64, bytes: ByteBuffer) -> NBDErrorCode {
+        store(offset: offset, length: bytes.readableBytes, bytes: bytes)
+    }
+
+    mutating func writeZeroes(offset: UInt64, length: Int) -> NBDErrorCode {
+        store(offset: offset, length: length, bytes: nil)
+    }
+
+    /// TRIM is advisory: the overlay keeps what it has.
+    mutating func trim(offset: UInt64, length: Int) -> NBDErrorCode { .ok }
+
+    /// Nothing is ever durable: the overlay goes with the connection.
+    mutating func flush() -> NBDErrorCode { .ok }
+
+    func extents(offset: UInt64, length: UInt32, limit: Int) -> [NBDExtent] {
+        // Written blocks are data; reporting the whole range as data is always correct.
+        guard covers(offset: offset, length: UInt64(length)) else {
+            return image.extents(offset: offset, length: length, limit: limit)
+        }
+        return [NBDExtent(length: length, flags: 0)]
+    }
+
+    func willNeed(offset: UInt64, length: Int) { image.willNeed(offset: offset, length: length) }
 
     /// Bytes the overlay holds now.
     var storedBytes: UInt64 { UInt64(blocks.count * Self.blockSize) }
 
     /// Whether any overlay block touches [offset, offset+length).
-    func covers(offset: UInt64, length: UInt64) -> Bool {
+    private func covers(offset: UInt64, length: UInt64) -> Bool {
         guard !blocks.isEmpty, length > 0 else { return false }
         let first = offset / UInt64(Self.blockSize)
         let last = (offset + length - 1) / UInt64(Self.blockSize)
@@ -27,8 +64,8 @@ struct CopyOnWriteOverlay {
         return (first...last).contains { blocks[$0] != nil }
     }
 
-    /// Writes `bytes` (or zeroes when nil) at `offset`, filling partial blocks from `image`.
-    mutating func write(offset: UInt64, length: Int, bytes: ByteBuffer?, image: MappedImage) -> NBDErrorCode {
+    /// Writes `bytes` (or zeroes when nil) at `offset`, filling partial blocks from the image.
+    private mutating func store(offset: UInt64, length: Int, bytes: ByteBuffer?) -> NBDErrorCode {
         let blockSize = UInt64(Self.blockSize)
         let first = offset / blockSize
         let last = (offset + UInt64(length) - 1) / blockSize
@@ -45,7 +82,7 @@ struct CopyOnWriteOverlay {
             if let existing = blocks[index] {
                 block = existing
             } else {
-                guard let loaded = loadBlock(index, image: image) else { return .io }
+                guard let loaded = loadBlock(index) else { return .io }
                 block = loaded
             }
             if source != nil {
@@ -66,7 +103,7 @@ struct CopyOnWriteOverlay {
 
     /// [offset, offset+length) as this connection sees it: overlay blocks where written, the image elsewhere.
     /// Runs of unwritten blocks are copied from the image in one guarded copy each.
-    func read(offset: UInt64, length: Int, image: MappedImage, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    private func merged(offset: UInt64, length: Int, allocator: ByteBufferAllocator) -> ByteBuffer? {
         var buffer = allocator.buffer(capacity: length)
         let blockSize = UInt64(Self.blockSize)
         let end = offset + UInt64(length)
@@ -99,7 +136,7 @@ struct CopyOnWriteOverlay {
     }
 
     /// One block of the image, zero-padded past its end.
-    private func loadBlock(_ index: UInt64, image: MappedImage) -> [UInt8]? {
+    private func loadBlock(_ index: UInt64) -> [UInt8]? {
         var block = [UInt8](repeating: 0, count: Self.blockSize)
         let start = index * UInt64(Self.blockSize)
         let count = Int(min(UInt64(Self.blockSize), image.size - start))

@@ -11,8 +11,9 @@ import NIOCore
 
 /// One image file opened and mapped once, shared by every connection that chose it. Replacing the file by
 /// rename leaves this object on the old inode, so connections that hold it read the old image to the end.
-/// Truncating or rewriting the file in place is survived: every read checks the file's size and touches its
-/// pages under a SIGBUS guard before a reply header is written, and a failed check marks the image stale.
+/// Truncating or rewriting the file in place is survived: every read touches its pages under a SIGBUS guard
+/// before a reply header is written (a page past the file's new end faults there), and a fault marks the image
+/// stale. There is no `fstat` per read: the touch already proves the pages are backed, and it must run anyway.
 public final class MappedImage: @unchecked Sendable {
     /// The path it was opened from.
     public let path: String
@@ -75,27 +76,19 @@ public final class MappedImage: @unchecked Sendable {
         }
     }
 
-    /// The file's current size as the file system reports it now.
-    func currentSize() -> UInt64? {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return nil }
-        return UInt64(status.st_size)
-    }
-
-    /// `length` bytes at `offset` as a buffer borrowing the mapping, or nil when the range is no longer backed
-    /// by the file (truncated) or faulted under the guard. The caller has checked the range against `size`.
+    /// `length` bytes at `offset` as a buffer borrowing the mapping (and keeping this image mapped while it
+    /// lives), or nil when a page of the range faulted under the guard (the file was truncated). The caller has
+    /// checked the range against `size`.
     func borrow(offset: UInt64, length: Int) -> ByteBuffer? {
         guard length > 0 else { return ByteBuffer() }
         guard let start = pointer(offset: offset, length: length) else { return nil }
-        return BorrowedBytes.buffer(start: start, length: length)
+        return BorrowedBytes.buffer(start: start, length: length, image: self)
     }
 
-    /// Copies `length` bytes at `offset` into `destination` under the guard; false on truncation or fault.
+    /// Copies `length` bytes at `offset` into `destination` under the guard; false on a fault (truncation).
     func copy(offset: UInt64, length: Int, into destination: UnsafeMutableRawPointer) -> Bool {
         guard length > 0 else { return true }
-        guard let base, let available = currentSize(), offset + UInt64(length) <= min(available, size) else {
-            return false
-        }
+        guard let base, offset + UInt64(length) <= size else { return false }
         return cnbd_guarded_copy(destination, base + Int(offset), length) == 0
     }
 
@@ -106,7 +99,7 @@ public final class MappedImage: @unchecked Sendable {
     }
 
     /// Writes through to the file (writable exports only).
-    func write(offset: UInt64, bytes: ByteBuffer) -> Bool {
+    func writeThrough(offset: UInt64, bytes: ByteBuffer) -> Bool {
         bytes.withUnsafeReadableBytes { raw in
             var done = 0
             while done < raw.count {
@@ -157,12 +150,9 @@ public final class MappedImage: @unchecked Sendable {
         return extents
     }
 
-    /// The mapped bytes of the range, after checking the file still backs them and touching every page under
-    /// the SIGBUS guard; nil when either check fails.
+    /// The mapped bytes of the range after touching every page under the SIGBUS guard; nil on a fault.
     private func pointer(offset: UInt64, length: Int) -> UnsafeRawPointer? {
-        guard let base, let available = currentSize(), offset + UInt64(length) <= min(available, size) else {
-            return nil
-        }
+        guard let base, offset + UInt64(length) <= size else { return nil }
         let start = UnsafeRawPointer(base + Int(offset))
         guard cnbd_guarded_touch(start, length) == 0 else { return nil }
         return start

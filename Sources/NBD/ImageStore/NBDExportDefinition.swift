@@ -8,43 +8,31 @@ public struct NBDExportDefinition: Sendable, Hashable {
     public var description: String
     /// Whether this export answers the empty name (`nbd-client` without `-N`).
     public var isDefault: Bool
-    /// Refuse WRITE/TRIM/WRITE_ZEROES with `EPERM` (the default). Ignored when `copyOnWrite` is set.
-    public var readOnly: Bool
-    /// Give each connection its own overlay for writes, discarded at disconnect; the image is never written.
-    public var copyOnWrite: Bool
-    /// The most overlay bytes one connection may hold; writes past it get `ENOSPC`.
-    public var copyOnWriteLimit: UInt64
+    /// Read-only (the default), copy-on-write per connection, or writable.
+    public var access: NBDExportAccess
     /// A legacy port serving only this export, or nil.
     public var legacyPort: Int?
     /// The handshake on the legacy port.
     public var legacyStyle: NBDHandshakeStyle
 
-    /// The overlay cap when the config gives none: enough for a booting client's logs and tmp files.
-    public static let defaultCopyOnWriteLimit: UInt64 = 256 * 1024 * 1024
-
     public init(
-        name: String, path: String, description: String = "", isDefault: Bool = false, readOnly: Bool = true,
-        copyOnWrite: Bool = false, copyOnWriteLimit: UInt64 = defaultCopyOnWriteLimit, legacyPort: Int? = nil,
+        name: String, path: String, description: String = "", isDefault: Bool = false,
+        access: NBDExportAccess = .readOnly, legacyPort: Int? = nil,
         legacyStyle: NBDHandshakeStyle = .newstyle
     ) {
         self.name = name
         self.path = path
         self.description = description
         self.isDefault = isDefault
-        self.readOnly = readOnly
-        self.copyOnWrite = copyOnWrite
-        self.copyOnWriteLimit = copyOnWriteLimit
+        self.access = access
         self.legacyPort = legacyPort
         self.legacyStyle = legacyStyle
     }
 
-    /// Whether clients may write at all (to the file, or to their overlay).
-    var acceptsWrites: Bool { copyOnWrite || !readOnly }
-
     /// The transmission flags for this export.
     var transmissionFlags: NBDTransmissionFlags {
         var flags: NBDTransmissionFlags = [.hasFlags, .sendFlush, .sendCache]
-        if acceptsWrites {
+        if access.acceptsWrites {
             flags.formUnion([.sendTrim, .sendWriteZeroes, .sendFUA])
         } else {
             // Nothing changes under a read-only export, so any connection sees what any other sees.

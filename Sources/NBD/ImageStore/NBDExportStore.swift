@@ -53,7 +53,7 @@ public final class NBDExportStore: Sendable {
 
     /// Opens `definition`'s image, reusing the current mapping unless the file was replaced or resized.
     public func open(_ definition: NBDExportDefinition) throws(NBDImageError) -> NBDOpenExport {
-        let writable = !definition.readOnly && !definition.copyOnWrite
+        let writable = definition.access == .writable
         let cached = state.withLockedValue { $0.images[definition.path] }
         if let cached, cached.writable == writable, !cached.isStale,
             let current = FileVersion(path: definition.path),

@@ -1,39 +1,39 @@
 import Logging
 import NIOCore
 
-/// Sent down a connection's pipeline when the server stops: requests from then on get `ESHUTDOWN`.
-struct NBDShutdownEvent: Sendable {}
-
-/// One NBD connection: frames bytes, drives the handshake state machine, then hands requests to the
-/// transmission and writes its replies. Requests are answered in the order they arrive, and all replies from
-/// one read are flushed together, so a client can keep many requests in flight.
+/// One NBD connection on a channel: frames bytes with the handshake and request decoders, feeds the messages and
+/// the channel's events to `NBDConnectionStateMachine`, and carries out its actions. Requests are answered in
+/// the order they arrive, and all replies from one read are flushed together, so a client can keep many
+/// requests in flight. While the channel is not writable (more replies queued than its high water mark),
+/// requests already read wait in `cumulation` and no more are read: a client that does not read its replies
+/// cannot make the server touch more of the image.
 final class NBDConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum Phase {
-        case handshake(NBDHandshakeStateMachine<NBDListenerDirectory>, NBDHandshakeDecoder)
-        case transmission(NBDTransmission, NBDRequestDecoder)
-        case closing
-        // Transient, while a phase value is being mutated in place.
-        case modifying
+    /// The decoder for the state machine's current framing.
+    private enum Decoder {
+        case handshake(NBDHandshakeDecoder)
+        case requests(NBDRequestDecoder)
+        case none
     }
 
     private let style: NBDHandshakeStyle
     private let handshakeTimeout: TimeAmount
     private let shutdownGrace: TimeAmount
     private var logger: Logger
-    private var phase: Phase
+    private var machine: NBDConnectionStateMachine
+    private var decoder: Decoder = .handshake(NBDHandshakeDecoder())
+    /// Bytes read and not yet framed.
     private var cumulation: ByteBuffer?
     private var timeout: Scheduled<Void>?
-    private var shuttingDown = false
+    /// The channel asked to read while requests were paused.
     private var pendingRead = false
-    private var disconnectRequested = false
-    private var requestsAfterDisconnect = 0
-    private var closeReason = "client closed the connection"
-    private var exportName: String?
-    private var statistics = NBDTransmission.Statistics()
+    /// Requests wait in `cumulation` until the channel is writable again.
+    private var processingPaused = false
+    /// The client half-closed; tell the state machine once the requests read before that are answered.
+    private var inputClosed = false
 
     init(
         directory: NBDListenerDirectory, style: NBDHandshakeStyle, handshakeTimeout: TimeAmount,
@@ -43,7 +43,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         self.handshakeTimeout = handshakeTimeout
         self.shutdownGrace = shutdownGrace
         self.logger = logger
-        phase = .handshake(NBDHandshakeStateMachine(directory: directory), NBDHandshakeDecoder())
+        machine = NBDConnectionStateMachine(directory: directory)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -51,27 +51,18 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timeout = context.eventLoop.scheduleTask(in: handshakeTimeout) {
             let (handler, context) = bound.value
-            handler.close(context: context, reason: NBDProtocolError.handshakeTimedOut.description)
+            handler.perform(handler.machine.handshakeTimedOut(), context: context)
         }
-        guard case .handshake(var machine, let decoder) = phase else { return }
-        let action = machine.start(style: style)
-        phase = .handshake(machine, decoder)
-        perform(action, context: context)
+        decoder = .handshake(NBDHandshakeDecoder(expectingClientFlags: style == .newstyle))
+        perform(machine.start(style: style, logger: logger), context: context)
         context.flush()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
-        if case .transmission(let transmission, _) = phase { statistics = transmission.statistics }
-        phase = .closing
-        var metadata: Logger.Metadata = [
-            "nbd.export": "\(exportName ?? "-")", "nbd.requests": "\(statistics.requests)",
-            "nbd.bytes_read": "\(statistics.bytesRead)", "nbd.bytes_written": "\(statistics.bytesWritten)",
-            "nbd.errors": "\(statistics.errors)", "nbd.outcome": "\(closeReason)",
-        ]
-        if requestsAfterDisconnect > 0 { metadata["nbd.requests_after_disc"] = "\(requestsAfterDisconnect)" }
-        logger.info("nbd connection closed", metadata: metadata)
+        decoder = .none
+        logger.info("nbd connection closed", metadata: machine.closed())
         context.fireChannelInactive()
     }
 
@@ -82,10 +73,67 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         } else {
             cumulation!.writeBuffer(&incoming)
         }
+        processBuffered(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        perform(machine.fail("connection error: \(error)"), context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            // The client sent all it will send: answer what it asked, then close.
+            inputClosed = true
+            if !processingPaused { perform(machine.inputClosed(), context: context) }
+            return
+        }
+        // NIO's quiescing event: the server stops, so requests from now on get `ESHUTDOWN`.
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        perform(machine.quiesce(), context: context)
+    }
+
+    // Back-pressure: stop reading requests while the socket cannot take more replies.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable && !processingPaused {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            if processingPaused {
+                processingPaused = false
+                processBuffered(context: context)
+                context.flush()
+            }
+            if !processingPaused {
+                if inputClosed {
+                    perform(machine.inputClosed(), context: context)
+                } else if pendingRead {
+                    pendingRead = false
+                    context.read()
+                }
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Frames and answers the messages in `cumulation`, then lets go of the bytes they used.
+    private func processBuffered(context: ChannelHandlerContext) {
         do {
-            try process(context: context)
+            try frame(context: context)
         } catch {
-            close(context: context, reason: "\(error)")
+            perform(machine.fail("\(error)"), context: context)
         }
         if var buffer = cumulation {
             if buffer.readableBytes == 0 {
@@ -97,134 +145,56 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
-        context.fireChannelReadComplete()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        close(context: context, reason: "connection error: \(error)")
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .some(.inputClosed) = event as? ChannelEvent {
-            // The client sent all it will send: answer what it asked, then close.
-            switch phase {
-            case .closing: break
-            case .transmission(let transmission, _):
-                statistics = transmission.statistics
-                closeReason = "client closed its side of the connection"
-            default: closeReason = "client closed its side of the connection"
-            }
-            phase = .closing
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
-            return
-        }
-        guard event is NBDShutdownEvent else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
-        shuttingDown = true
-        guard case .transmission = phase else {
-            close(context: context, reason: "server shut down during the handshake")
-            return
-        }
-        // Give the client a moment to see ESHUTDOWN and send DISC; then close regardless.
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        context.eventLoop.scheduleTask(in: shutdownGrace) {
-            let (handler, context) = bound.value
-            handler.close(context: context, reason: "server shut down")
-        }
-    }
-
-    // Back-pressure: stop reading requests while the socket cannot take more replies.
-    func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            context.read()
-        } else {
-            pendingRead = true
-        }
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && pendingRead {
-            pendingRead = false
-            context.read()
-        }
-        context.fireChannelWritabilityChanged()
-    }
-
-    private func process(context: ChannelHandlerContext) throws {
+    private func frame(context: ChannelHandlerContext) throws {
         while cumulation != nil {
-            switch phase {
-            case .handshake(var machine, var decoder):
-                phase = .modifying
-                guard let message = try decoder.decode(buffer: &cumulation!) else {
-                    phase = .handshake(machine, decoder)
+            switch decoder {
+            case .handshake(var handshakeDecoder):
+                guard let message = try handshakeDecoder.decode(buffer: &cumulation!) else { return }
+                decoder = .handshake(handshakeDecoder)
+                perform(machine.receive(message), context: context)
+            case .requests(var requestDecoder):
+                guard context.channel.isWritable else {
+                    // Flush what is queued; the rest waits for `channelWritabilityChanged`.
+                    processingPaused = true
+                    context.flush()
                     return
                 }
-                let action = machine.receive(message)
-                phase = .handshake(machine, decoder)
-                perform(action, context: context)
-            case .transmission(var transmission, var decoder):
-                phase = .modifying
-                guard let request = try decoder.decode(buffer: &cumulation!) else {
-                    phase = .transmission(transmission, decoder)
-                    return
-                }
-                if disconnectRequested {
-                    requestsAfterDisconnect += 1
-                    phase = .transmission(transmission, decoder)
-                    continue
-                }
-                let outcome = transmission.handle(request, shuttingDown: shuttingDown)
-                phase = .transmission(transmission, decoder)
-                switch outcome {
-                case .reply(let buffers):
-                    for buffer in buffers { context.write(wrapOutboundOut(buffer), promise: nil) }
-                case .disconnect:
-                    disconnectRequested = true
-                    closeReason = "client disconnected (DISC)"
-                    // Everything before DISC is queued; close once it has been written.
-                    let channel = context.channel
-                    context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil)
-                    }
-                }
-            case .closing, .modifying:
+                let request = try requestDecoder.decode(buffer: &cumulation!)
+                decoder = .requests(requestDecoder)
+                guard let request else { return }
+                perform(machine.receive(request), context: context)
+            case .none:
                 cumulation = nil
-                return
             }
         }
     }
 
-    private func perform(
-        _ action: NBDHandshakeStateMachine<NBDListenerDirectory>.Action, context: ChannelHandlerContext
-    ) {
+    private func perform(_ action: NBDConnectionStateMachine.Action, context: ChannelHandlerContext) {
         switch action {
-        case .send(let bytes):
-            if bytes.readableBytes > 0 { context.write(wrapOutboundOut(bytes), promise: nil) }
-        case .sendAndClose(let bytes, let reason):
-            closeReason = reason
-            phase = .closing
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
-        case .startTransmission(let bytes, let export, let negotiation):
+        case .none:
+            break
+        case .write(let buffers):
+            for buffer in buffers { context.write(wrapOutboundOut(buffer), promise: nil) }
+        case .startTransmission(let bytes, let framing):
             timeout?.cancel()
             timeout = nil
-            exportName = export.definition.name
-            logger[metadataKey: "nbd.export"] = "\(export.definition.name)"
+            if case .requests(let refusesWrites) = framing {
+                decoder = .requests(NBDRequestDecoder(refusesWrites: refusesWrites))
+            }
             context.write(wrapOutboundOut(bytes), promise: nil)
-            let transmission = NBDTransmission(
-                export: export, negotiation: negotiation, allocator: context.channel.allocator, logger: logger)
-            phase = .transmission(transmission, NBDRequestDecoder())
+        case .closeAfterWriting(let bytes):
+            if case .ignored = machine.framing { decoder = .none }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
+        case .close:
+            decoder = .none
+            context.close(promise: nil)
+        case .closeAfterGrace:
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: shutdownGrace) {
+                let (handler, context) = bound.value
+                handler.perform(handler.machine.graceExpired(), context: context)
+            }
         }
-    }
-
-    private func close(context: ChannelHandlerContext, reason: String) {
-        if case .transmission(let transmission, _) = phase { statistics = transmission.statistics }
-        if case .closing = phase {} else { closeReason = reason }
-        phase = .closing
-        context.close(promise: nil)
     }
 }

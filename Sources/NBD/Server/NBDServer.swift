@@ -11,6 +11,8 @@ public final class NBDServer: Sendable {
         /// Legacy listeners by export name (one per listen host), with the port they were asked for.
         var legacyChannels: [String: (port: Int, style: NBDHandshakeStyle, channels: [Channel])] = [:]
         var connections: [ObjectIdentifier: Channel] = [:]
+        /// Open connections per client IP, for `maxConnectionsPerClient`.
+        var connectionsPerClient: [String: Int] = [:]
         var stopping = false
     }
 
@@ -90,7 +92,7 @@ public final class NBDServer: Sendable {
         }
         for listener in listeners { try? await listener.close() }
         for connection in connections {
-            connection.pipeline.fireUserInboundEventTriggered(NBDShutdownEvent())
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         for connection in connections { try? await connection.closeFuture.get() }
     }
@@ -123,6 +125,7 @@ public final class NBDServer: Sendable {
         let directory = NBDListenerDirectory(store: store, scope: scope, logger: logger)
         let timeout = configuration.handshakeTimeout
         let grace = configuration.shutdownGrace
+        let queuedReplies = configuration.maxQueuedReplyBytes
         let logger = logger
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -130,11 +133,14 @@ public final class NBDServer: Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // A client that half-closes after its last request still gets the replies.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            // READ data borrows the mapping and costs no memory while queued, so let replies queue deep enough to
-            // keep many requests in flight before back-pressure stops reading requests.
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 8 << 20))
+            // Replies queue deep enough to keep many requests in flight; past the high mark the connection stops
+            // taking requests (each READ reply maps its pages in) until the client reads.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: queuedReplies / 8, high: queuedReplies))
             .childChannelInitializer { [weak self] channel in
-                self?.track(channel)
+                guard let self, self.admit(channel) else {
+                    // NIO closes a child whose initializer fails, before it is registered or greeted.
+                    return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         NBDConnectionHandler(
@@ -161,18 +167,53 @@ public final class NBDServer: Sendable {
         }
     }
 
-    private func track(_ channel: Channel) {
+    /// What `admit` decided for a new connection.
+    private enum Admission {
+        case admitted
+        case stopping
+        case refused(reason: String)
+    }
+
+    /// Counts a new connection against the caps; false (after a log line, unless the server is stopping) when
+    /// it must be closed instead. No idle timeout: a mounted root is legitimately idle for hours.
+    private func admit(_ channel: Channel) -> Bool {
         let id = ObjectIdentifier(channel)
-        let stopping = state.withLockedValue { state in
-            if !state.stopping { state.connections[id] = channel }
-            return state.stopping
+        let client = channel.remoteAddress?.ipAddress ?? "-"
+        let (maximum, maximumPerClient) = (configuration.maxConnections, configuration.maxConnectionsPerClient)
+        let admission: Admission = state.withLockedValue { state in
+            if state.stopping { return .stopping }
+            if state.connections.count >= maximum {
+                return .refused(
+                    reason:
+                        "too many connections (max_connections = \(maximum)); raise it in [nbd] if the clients are real"
+                )
+            }
+            if state.connectionsPerClient[client, default: 0] >= maximumPerClient {
+                return .refused(
+                    reason:
+                        "too many connections from this client (max_connections_per_client = \(maximumPerClient)); raise it in [nbd] for clients behind one address"
+                )
+            }
+            state.connections[id] = channel
+            state.connectionsPerClient[client, default: 0] += 1
+            return .admitted
         }
-        if stopping {
-            channel.close(promise: nil)
-            return
+        switch admission {
+        case .admitted: break
+        case .stopping: return false
+        case .refused(let reason):
+            logger.warning(
+                "nbd connection refused",
+                metadata: ["nbd.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "-")", "nbd.outcome": "\(reason)"])
+            return false
         }
         channel.closeFuture.whenComplete { [weak self] _ in
-            self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
+            self?.state.withLockedValue { state in
+                state.connections.removeValue(forKey: id)
+                let left = state.connectionsPerClient[client, default: 1] - 1
+                state.connectionsPerClient[client] = left > 0 ? left : nil
+            }
         }
+        return true
     }
 }

@@ -1,6 +1,7 @@
 import NIOCore
 
-/// How an `NBDServer` runs: where it listens, what it exports, and its timeouts.
+/// How an `NBDServer` runs: where it listens, what it exports, its timeouts and its limits. Each default is
+/// written here once; the config file's `[nbd]` section starts from these.
 public struct NBDServerConfiguration: Sendable {
     /// The main listeners, serving every export by name (host, port); port 0 picks a free port.
     public var listen: [(host: String, port: Int)]
@@ -10,14 +11,36 @@ public struct NBDServerConfiguration: Sendable {
     public var handshakeTimeout: TimeAmount
     /// How long connections may go on after shutdown starts (answering `ESHUTDOWN`) before they are closed.
     public var shutdownGrace: TimeAmount
+    /// Connections open at once, over every listener; one more is closed before the greeting, with a log line.
+    public var maxConnections: Int
+    /// The same, per client IP address: one host cannot take every slot.
+    public var maxConnectionsPerClient: Int
+    /// Reply bytes a connection may have queued before it stops taking requests until the client reads. READ
+    /// replies point into the mapping, but each one pulls its pages into memory, so this bounds how much of the
+    /// image a client that does not read its replies makes the server touch (plus one reply of at most
+    /// `NBDLimits.maximumRequestLength`).
+    public var maxQueuedReplyBytes: Int
+
+    public static let defaultMaxConnections = 4096
+    public static let defaultMaxConnectionsPerClient = 64
+    public static let defaultMaxQueuedReplyBytes = 8 << 20
+
+    /// The ranges the config file accepts.
+    public static let connectionLimitRange = 1...1_000_000
+    public static let queuedReplyBytesRange = (64 << 10)...(1 << 30)
 
     public init(
         listen: [(host: String, port: Int)], exports: [NBDExportDefinition],
-        handshakeTimeout: TimeAmount = .seconds(10), shutdownGrace: TimeAmount = .seconds(2)
+        handshakeTimeout: TimeAmount = .seconds(10), shutdownGrace: TimeAmount = .seconds(2),
+        maxConnections: Int = defaultMaxConnections, maxConnectionsPerClient: Int = defaultMaxConnectionsPerClient,
+        maxQueuedReplyBytes: Int = defaultMaxQueuedReplyBytes
     ) {
         self.listen = listen
         self.exports = exports
         self.handshakeTimeout = handshakeTimeout
         self.shutdownGrace = shutdownGrace
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerClient = maxConnectionsPerClient
+        self.maxQueuedReplyBytes = maxQueuedReplyBytes
     }
 }

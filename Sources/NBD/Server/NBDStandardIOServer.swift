@@ -17,6 +17,14 @@ public enum NBDStandardIOServer {
         let directory = NBDListenerDirectory(store: store, scope: .legacy(exportName: export.name), logger: logger)
         let channel = try await NIOPipeBootstrap(group: group)
             .channelOption(.allowRemoteHalfClosure, value: true)
+            // The same reply water mark as a listener's connections (NIO's default of 64 KiB would pause after every
+            // READ).
+            .channelOption(
+                .writeBufferWaterMark,
+                value: .init(
+                    low: NBDServerConfiguration.defaultMaxQueuedReplyBytes / 8,
+                    high: NBDServerConfiguration.defaultMaxQueuedReplyBytes)
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

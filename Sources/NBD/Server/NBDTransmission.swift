@@ -2,8 +2,10 @@ import Logging
 import NIOCore
 
 /// Executes one connection's transmission requests against its export and builds the replies, with no I/O of
-/// its own: the channel handler writes the buffers returned here. READ data is a buffer borrowing the image
-/// mapping, so the bytes go from the page cache to the socket without a copy in user space.
+/// its own: the channel handler writes the buffers returned here. The protocol's rules (permissions, ranges,
+/// reply shapes) live here; the bytes come from one block device, the image or the connection's copy-on-write
+/// overlay on it. READ data from the image is a buffer borrowing the mapping, so the bytes go from the page
+/// cache to the socket without a copy in user space.
 struct NBDTransmission {
     /// What to do after a request.
     enum Outcome {
@@ -25,7 +27,8 @@ struct NBDTransmission {
     let negotiation: NBDNegotiation
     private let allocator: ByteBufferAllocator
     private let logger: Logger
-    private var overlay: CopyOnWriteOverlay?
+    /// The image, or this connection's overlay on it.
+    private var device: any NBDBlockDevice
     private(set) var statistics = Statistics()
 
     init(export: NBDOpenExport, negotiation: NBDNegotiation, allocator: ByteBufferAllocator, logger: Logger) {
@@ -33,13 +36,14 @@ struct NBDTransmission {
         self.negotiation = negotiation
         self.allocator = allocator
         self.logger = logger
-        if export.definition.copyOnWrite {
-            overlay = CopyOnWriteOverlay(limit: export.definition.copyOnWriteLimit)
+        if case .copyOnWrite(let limit) = export.definition.access {
+            device = CopyOnWriteOverlay(image: export.image, limit: limit)
+        } else {
+            device = export.image
         }
     }
 
     private var image: MappedImage { export.image }
-    private var readOnly: Bool { !export.definition.acceptsWrites }
 
     /// Handles one request. `shuttingDown` answers everything but DISC with `ESHUTDOWN`.
     mutating func handle(_ request: NBDRequest, shuttingDown: Bool) -> Outcome {
@@ -50,11 +54,11 @@ struct NBDTransmission {
         case .read: return read(request)
         case .write, .trim, .writeZeroes: return modify(request)
         case .flush:
-            if !readOnly && overlay == nil && !image.sync() { return fail(request, .io, "fsync failed") }
+            if device.flush() != .ok { return fail(request, .io, "fsync failed") }
             return done(request)
         case .cache:
             if let failure = checkRange(request) { return failure }
-            image.willNeed(offset: request.offset, length: Int(request.length))
+            device.willNeed(offset: request.offset, length: Int(request.length))
             return done(request)
         case .blockStatus: return blockStatus(request)
         default: return fail(request, .invalid, "unknown command \(request.command.rawValue)")
@@ -67,13 +71,7 @@ struct NBDTransmission {
         }
         if let failure = checkRange(request) { return failure }
         let length = Int(request.length)
-        let data: ByteBuffer?
-        if let overlay, overlay.covers(offset: request.offset, length: UInt64(length)) {
-            data = overlay.read(offset: request.offset, length: length, image: image, allocator: allocator)
-        } else {
-            data = image.borrow(offset: request.offset, length: length)
-        }
-        guard let data else {
+        guard let data = device.read(offset: request.offset, length: length, allocator: allocator) else {
             if image.markStale() {
                 logger.error(
                     "image changed on disk (truncated or rewritten in place): reads past its new end get EIO; replace images by rename",
@@ -93,28 +91,19 @@ struct NBDTransmission {
     }
 
     private mutating func modify(_ request: NBDRequest) -> Outcome {
-        // The decoder has already consumed a WRITE's payload, so refusing keeps the stream framed.
-        if readOnly { return fail(request, .notPermitted, "\(export.definition.name) is read-only") }
-        if let failure = checkRange(request) { return failure }
-        let error: NBDErrorCode
-        if overlay != nil {
-            switch request.command {
-            case .write:
-                error = overlay!.write(
-                    offset: request.offset, length: Int(request.length), bytes: request.payload, image: image)
-            case .writeZeroes:
-                error = overlay!.write(offset: request.offset, length: Int(request.length), bytes: nil, image: image)
-            default:
-                error = .ok  // TRIM is advisory: the overlay keeps what it has.
-            }
-        } else {
-            let succeeded =
-                switch request.command {
-                case .write: image.write(offset: request.offset, bytes: request.payload ?? ByteBuffer())
-                default: image.punchHole(offset: request.offset, length: UInt64(request.length))
-                }
-            error = succeeded && (!request.flags.contains(.fua) || image.sync()) ? .ok : .io
+        // The decoder has already consumed (or drained) a WRITE's payload, so refusing keeps the stream framed.
+        if !export.definition.access.acceptsWrites {
+            return fail(request, .notPermitted, "\(export.definition.name) is read-only")
         }
+        if let failure = checkRange(request) { return failure }
+        let length = Int(request.length)
+        var error: NBDErrorCode =
+            switch request.command {
+            case .write: device.write(offset: request.offset, bytes: request.payload ?? ByteBuffer())
+            case .writeZeroes: device.writeZeroes(offset: request.offset, length: length)
+            default: device.trim(offset: request.offset, length: length)
+            }
+        if error == .ok && request.flags.contains(.fua) { error = device.flush() }
         guard error == .ok else {
             return fail(
                 request, error,
@@ -129,15 +118,9 @@ struct NBDTransmission {
             return fail(request, .invalid, "BLOCK_STATUS needs base:allocation selected with SET_META_CONTEXT")
         }
         if let failure = checkRange(request) { return failure }
-        let extents: [NBDExtent]
-        if let overlay, overlay.covers(offset: request.offset, length: UInt64(request.length)) {
-            // Written blocks are data; reporting the whole range as data is always correct.
-            extents = [NBDExtent(length: request.length, flags: 0)]
-        } else {
-            extents = image.extents(
-                offset: request.offset, length: request.length,
-                limit: request.flags.contains(.requestOne) ? 1 : NBDLimits.maximumBlockStatusExtents)
-        }
+        let extents = device.extents(
+            offset: request.offset, length: request.length,
+            limit: request.flags.contains(.requestOne) ? 1 : NBDLimits.maximumBlockStatusExtents)
         var reply = allocator.buffer(capacity: NBDReplyEncoder.structuredHeaderLength + 4 + 8 * extents.count)
         NBDReplyEncoder.blockStatus(cookie: request.cookie, contextID: contextID, extents: extents, into: &reply)
         return .reply([reply])
@@ -146,7 +129,7 @@ struct NBDTransmission {
     /// `EINVAL` for an empty range or one past the end of the export.
     private mutating func checkRange(_ request: NBDRequest) -> Outcome? {
         let (end, overflow) = request.offset.addingReportingOverflow(UInt64(request.length))
-        if request.length == 0 || overflow || end > image.size {
+        if request.length == 0 || overflow || end > device.size {
             return fail(request, .invalid, "range \(request.offset)+\(request.length) is outside the export")
         }
         return nil

@@ -8,10 +8,29 @@ public struct NBDSection: Sendable {
     public let advertise: String?
     /// `[[nbd.export]]` in order.
     public let exports: [NBDExportConfig]
+    /// Connections open at once, in total (`max_connections`) and per client IP (`max_connections_per_client`).
+    public let maxConnections: Int
+    public let maxConnectionsPerClient: Int
+    /// Reply bytes queued per connection before it stops taking requests (`max_queued_reply_bytes`).
+    public let maxQueuedReplyBytes: Int
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         listen = try ListenAddress.list("listen", in: table, default: ["0.0.0.0:10809"])
         advertise = try table.string("advertise")
+        maxConnections = try table.int(
+            "max_connections", default: NBDServerConfiguration.defaultMaxConnections,
+            in: NBDServerConfiguration.connectionLimitRange)
+        maxConnectionsPerClient = try table.int(
+            "max_connections_per_client", default: NBDServerConfiguration.defaultMaxConnectionsPerClient,
+            in: NBDServerConfiguration.connectionLimitRange)
+        let range = NBDServerConfiguration.queuedReplyBytesRange
+        let queued = try NBDExportConfig.byteCount("max_queued_reply_bytes", in: table)
+        if let queued, !range.contains(Int(clamping: queued)) {
+            throw table.error(
+                "max_queued_reply_bytes",
+                "\(queued) is out of range: use \(range.lowerBound)...\(range.upperBound) bytes")
+        }
+        maxQueuedReplyBytes = queued.map { Int($0) } ?? NBDServerConfiguration.defaultMaxQueuedReplyBytes
         exports = try table.tables("export").map { export throws(ConfigError) in
             try NBDExportConfig(export, paths: paths)
         }
@@ -53,7 +72,9 @@ public struct NBDSection: Sendable {
     /// The server settings this section describes.
     public func serverConfiguration() -> NBDServerConfiguration {
         NBDServerConfiguration(
-            listen: listen.map { (host: $0.host, port: $0.port) }, exports: exports.map(\.definition))
+            listen: listen.map { (host: $0.host, port: $0.port) }, exports: exports.map(\.definition),
+            maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient,
+            maxQueuedReplyBytes: maxQueuedReplyBytes)
     }
 
     /// Every export with its file's current size, or why the file cannot be served (for `thinboot check`).
@@ -74,12 +95,8 @@ public struct NBDExportConfig: Sendable {
     public let description: String
     /// Served to clients that ask for the empty name.
     public let isDefault: Bool
-    /// Refuse writes (default true).
-    public let readOnly: Bool
-    /// Per-connection copy-on-write overlay.
-    public let copyOnWrite: Bool
-    /// The overlay cap in bytes.
-    public let copyOnWriteLimit: UInt64
+    /// `readonly` (default true), `cow` and `cow_max` as one access mode.
+    public let access: NBDExportAccess
     /// The handshake on the legacy port: newstyle (default) or oldstyle.
     public let legacyStyle: NBDHandshakeStyle
 
@@ -96,15 +113,19 @@ public struct NBDExportConfig: Sendable {
         }
         description = try table.string("description", default: "")
         isDefault = try table.bool("default", default: false)
-        readOnly = try table.bool("readonly", default: true)
-        copyOnWrite = try table.bool("cow", default: false)
+        let readOnly = try table.bool("readonly", default: true)
+        let copyOnWrite = try table.bool("cow", default: false)
         if copyOnWrite && !readOnly {
             throw table.error("readonly", "cow = true never writes the image; remove readonly = false")
         }
-        copyOnWriteLimit = try Self.byteCount("cow_max", in: table) ?? NBDExportDefinition.defaultCopyOnWriteLimit
-        if table.has("cow_max") && !copyOnWrite {
+        let copyOnWriteLimit = try Self.byteCount("cow_max", in: table)
+        if copyOnWriteLimit != nil && !copyOnWrite {
             throw table.error("cow_max", "only applies with cow = true")
         }
+        access =
+            copyOnWrite
+            ? .copyOnWrite(limit: copyOnWriteLimit ?? NBDExportAccess.defaultCopyOnWriteLimit)
+            : readOnly ? .readOnly : .writable
         switch try table.string("legacy", default: "newstyle") {
         case "newstyle": legacyStyle = .newstyle
         case "oldstyle": legacyStyle = .oldstyle
@@ -118,7 +139,7 @@ public struct NBDExportConfig: Sendable {
     }
 
     /// A size as an integer of bytes or a string with a K, M, G or T suffix (`"512M"`).
-    private static func byteCount(_ key: String, in table: ConfigTable) throws(ConfigError) -> UInt64? {
+    static func byteCount(_ key: String, in table: ConfigTable) throws(ConfigError) -> UInt64? {
         guard table.has(key) else { return nil }
         if let bytes = try? table.int(key) {
             guard bytes > 0 else { throw table.error(key, "must be positive") }
@@ -138,7 +159,7 @@ public struct NBDExportConfig: Sendable {
     /// The NBD server's view of this export.
     public var definition: NBDExportDefinition {
         NBDExportDefinition(
-            name: name, path: file, description: description, isDefault: isDefault, readOnly: readOnly,
-            copyOnWrite: copyOnWrite, copyOnWriteLimit: copyOnWriteLimit, legacyPort: port, legacyStyle: legacyStyle)
+            name: name, path: file, description: description, isDefault: isDefault, access: access,
+            legacyPort: port, legacyStyle: legacyStyle)
     }
 }
