@@ -65,7 +65,7 @@ final class LuaState {
             }
         }
         guard loaded == LUA_OK else { throw failure(status: loaded, script: script, compiling: true) }
-        thinboot_arm_limits(state, Int64(limits.instructions))
+        thinboot_arm_limits(state, Int64(limits.instructions), limits.maxNanoseconds)
         let ran = thinboot_pcall(state, 0, 1)
         thinboot_disarm_limits(state)
         guard ran == LUA_OK else { throw failure(status: ran, script: script, compiling: true) }
@@ -99,10 +99,12 @@ final class LuaState {
         let encoded = argument.encoded()
         let pushed = encoded.withUnsafeBufferPointer { thinboot_push_encoded(state, $0.baseAddress, $0.count) }
         guard pushed == LUA_OK else { throw failure(status: pushed, script: info.script, compiling: false) }
-        thinboot_arm_limits(state, Int64(limits.instructions))
+        thinboot_arm_limits(state, Int64(limits.instructions), limits.maxNanoseconds)
         let status = thinboot_pcall(state, 1, 1)
         thinboot_disarm_limits(state)
-        if status != LUA_OK || context.pointee.budget_exhausted != 0 || context.pointee.memory_exhausted != 0 {
+        if status != LUA_OK || context.pointee.budget_exhausted != 0 || context.pointee.memory_exhausted != 0
+            || context.pointee.timed_out != 0
+        {
             throw failure(status: status, script: info.script, compiling: false)
         }
         return try output(script: info.script)
@@ -154,9 +156,16 @@ final class LuaState {
         return "(error object is a \(typeName(at: index)) value)"
     }
 
-    /// Turns a failed status (and the limit flags) into a typed error; budget and memory failures poison the state.
+    /// Turns a failed status (and the limit flags) into a typed error; time, budget and memory failures poison the
+    /// state.
     private func failure(status: Int32, script: String, compiling: Bool) -> ScriptError {
         let recordedLine = context.pointee.error_line > 0 ? Int(context.pointee.error_line) : nil
+        if context.pointee.timed_out != 0 {
+            isPoisoned = true
+            return ScriptError(
+                kind: .timeout, script: script, line: recordedLine,
+                reason: "ran longer than the time limit of \(limits.maxDurationText) ([tftp.scripts] max_seconds)")
+        }
         if context.pointee.budget_exhausted != 0 {
             isPoisoned = true
             return ScriptError(
