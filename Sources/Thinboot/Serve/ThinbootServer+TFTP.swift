@@ -5,11 +5,11 @@ import TFTP
 extension ThinbootServer {
     /// The TFTP server's services for `[tftp]`.
     func makeTFTPServices(_ section: TFTPSection) throws -> [any Service] {
-        [
-            TFTPService(
-                configuration: try section.serverConfiguration(), provider: try makeTFTPProvider(section),
-                logger: logger)
-        ]
+        let provider = try makeTFTPProvider(section)
+        let tftp = TFTPService(configuration: try section.serverConfiguration(), provider: provider, logger: logger)
+        guard let router = provider as? Router else { return [tftp] }
+        // After TFTP, so it stops first: see ScriptPoolService.
+        return [tftp, ScriptPoolService(pool: router.pool)]
     }
 
     /// What answers read requests: the Lua router when the config has routes (it falls back to the static
