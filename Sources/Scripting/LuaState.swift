@@ -2,7 +2,8 @@ import CLua
 import CLuaShims
 
 /// One sandboxed Lua state with its limits: only base, string, table, math and utf8, text chunks only, a capped
-/// allocator and a per-call instruction budget. Single-threaded: exactly one worker owns it.
+/// allocator, a per-call instruction budget and wall-clock limit (read by the count hook and by the budgeted
+/// pattern and table functions of CLuaShims). Single-threaded: exactly one worker owns it.
 ///
 /// Every Lua call that may raise runs inside a protected call in CLuaShims; this class only reads values and
 /// checks status codes, so no longjmp ever crosses one of its frames.
