@@ -84,7 +84,8 @@ let package = Package(
             name: "TFTPTests",
             dependencies: ["TFTP", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "TestSupport"]),
+        // CLua and CLuaShims for the differential test of the budgeted pattern functions against Lua's own.
+        .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "CLua", "CLuaShims", "TestSupport"]),
         .testTarget(
             name: "NBDTests",
             dependencies: [

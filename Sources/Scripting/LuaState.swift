@@ -2,7 +2,8 @@ import CLua
 import CLuaShims
 
 /// One sandboxed Lua state with its limits: only base, string, table, math and utf8, text chunks only, a capped
-/// allocator and a per-call instruction budget. Single-threaded: exactly one worker owns it.
+/// allocator, a per-call instruction budget and wall-clock limit (read by the count hook and by the budgeted
+/// pattern and table functions of CLuaShims). Single-threaded: exactly one worker owns it.
 ///
 /// Every Lua call that may raise runs inside a protected call in CLuaShims; this class only reads values and
 /// checks status codes, so no longjmp ever crosses one of its frames.
@@ -65,7 +66,7 @@ final class LuaState {
             }
         }
         guard loaded == LUA_OK else { throw failure(status: loaded, script: script, compiling: true) }
-        thinboot_arm_limits(state, Int64(limits.instructions))
+        thinboot_arm_limits(state, Int64(limits.instructions), limits.maxNanoseconds)
         let ran = thinboot_pcall(state, 0, 1)
         thinboot_disarm_limits(state)
         guard ran == LUA_OK else { throw failure(status: ran, script: script, compiling: true) }
@@ -99,10 +100,12 @@ final class LuaState {
         let encoded = argument.encoded()
         let pushed = encoded.withUnsafeBufferPointer { thinboot_push_encoded(state, $0.baseAddress, $0.count) }
         guard pushed == LUA_OK else { throw failure(status: pushed, script: info.script, compiling: false) }
-        thinboot_arm_limits(state, Int64(limits.instructions))
+        thinboot_arm_limits(state, Int64(limits.instructions), limits.maxNanoseconds)
         let status = thinboot_pcall(state, 1, 1)
         thinboot_disarm_limits(state)
-        if status != LUA_OK || context.pointee.budget_exhausted != 0 || context.pointee.memory_exhausted != 0 {
+        if status != LUA_OK || context.pointee.budget_exhausted != 0 || context.pointee.memory_exhausted != 0
+            || context.pointee.timed_out != 0
+        {
             throw failure(status: status, script: info.script, compiling: false)
         }
         return try output(script: info.script)
@@ -154,9 +157,16 @@ final class LuaState {
         return "(error object is a \(typeName(at: index)) value)"
     }
 
-    /// Turns a failed status (and the limit flags) into a typed error; budget and memory failures poison the state.
+    /// Turns a failed status (and the limit flags) into a typed error; time, budget and memory failures poison the
+    /// state.
     private func failure(status: Int32, script: String, compiling: Bool) -> ScriptError {
         let recordedLine = context.pointee.error_line > 0 ? Int(context.pointee.error_line) : nil
+        if context.pointee.timed_out != 0 {
+            isPoisoned = true
+            return ScriptError(
+                kind: .timeout, script: script, line: recordedLine,
+                reason: "ran longer than the time limit of \(limits.maxDurationText) ([tftp.scripts] max_seconds)")
+        }
         if context.pointee.budget_exhausted != 0 {
             isPoisoned = true
             return ScriptError(

@@ -10,6 +10,8 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
         case runtime = "runtime error"
         /// The instruction budget ran out (an endless loop, or simply too much work).
         case budget = "instruction budget exhausted"
+        /// The call ran past its wall-clock limit (`max_seconds`), in Lua code or in a library function.
+        case timeout = "time limit exceeded"
         /// The memory cap was hit.
         case memory = "memory limit exceeded"
         /// The function returned something other than a string, `thinboot.file(path)` or nil.

@@ -2,11 +2,24 @@ import Foundation
 import Logging
 
 /// Runs route scripts on a pool of worker threads, each owning its own Lua state, so scripts never run on an
-/// event-loop thread and a slow script holds up only its own worker. Callers await results.
+/// event-loop thread and a slow script holds up only its own worker. Callers await results or pass a completion.
+///
+/// Every call ends within its time limit, and the pool's capacity always comes back:
+/// - the C side raises `time limit exceeded` at ``ScriptLimits/maxDuration`` wherever the script is — in Lua code
+///   (the count hook reads the clock), in the pattern functions and in the table functions that loop in C (our own,
+///   budgeted versions in CLuaShims) — and the worker's state is replaced, as after any limit;
+/// - a call still running ``ScriptLimits/reclaimGrace`` later is stuck somewhere that reads no clock (a host
+///   callback, a library function we did not foresee). A thread cannot be stopped safely from outside, and a
+///   longjmp from a signal handler may land inside malloc; so the caller gets its timeout error at once, that
+///   worker stops counting as capacity, and a fresh thread with a fresh Lua state takes its place. At most
+///   `workers` stuck threads are replaced; past that the pool runs smaller rather than grow without bound.
+/// Child processes per worker would make a kill safe, but cost a process per worker and a copy of every request
+/// and answer; the limits above already end every path we know of.
 public final class ScriptPool: Sendable {
     /// The limits every call runs under.
     public let limits: ScriptLimits
     private let queue: JobQueue
+    private let crew: WorkerCrew
 
     /// Starts `workers` threads. `host` backs the `thinboot` table; `logger` gets reload and compile reports.
     public init(
@@ -15,23 +28,14 @@ public final class ScriptPool: Sendable {
     ) {
         self.limits = limits
         queue = JobQueue()
-        let catalog = ScriptCatalog()
-        for index in 0..<max(1, workers) {
-            // Owned by its thread alone from here on.
-            nonisolated(unsafe) let worker = ScriptWorker(limits: limits, host: host, catalog: catalog, logger: logger)
-            let queue = queue
-            let thread = Thread {
-                while let job = queue.next() { job(worker) }
-            }
-            thread.name = "thinboot-lua-\(index)"
-            // Lua's parser and the C stack of nested calls need more than a secondary thread's default stack.
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
+        crew = WorkerCrew(
+            size: max(1, workers), queue: queue, limits: limits, catalog: ScriptCatalog(), logger: logger,
+            makeWorker: { catalog in ScriptWorker(limits: limits, host: host, catalog: catalog, logger: logger) })
+        crew.start()
     }
 
     deinit {
-        queue.close()
+        shutdown()
     }
 
     /// Twice the cores, at least 2 and at most 16: scripts are short, and a blocked one should not stall the rest.
@@ -51,31 +55,27 @@ public final class ScriptPool: Sendable {
         return try result.get()
     }
 
-    /// Runs `script` on a worker with the argument `argument` makes there, and calls `completion` once with the
-    /// result, on that worker (or at once when the pool is closed). Work that may block, such as reading the
-    /// kernel's neighbour table, belongs in `argument`: it then never runs on the caller's thread.
+    /// Runs `script` on a worker with the argument `argument` makes there, and calls `completion` once: with the
+    /// result, on that worker; with the error a stuck or refused call is failed with, from the thread that failed
+    /// it. Work that may block, such as reading the kernel's neighbour table, belongs in `argument`: it then never
+    /// runs on the caller's thread.
     public func run(
         script: String, info: ScriptCallInfo, argument: @escaping @Sendable () -> ScriptValue,
         completion: @escaping @Sendable (Result<ScriptOutput, ScriptError>) -> Void
     ) {
-        let accepted = queue.add { worker in
+        submit(script: script, completion: completion) { worker in
             do throws(ScriptError) {
-                completion(.success(try worker.run(script: script, argument: argument(), info: info)))
+                return .success(try worker.run(script: script, argument: argument(), info: info))
             } catch {
-                completion(.failure(error))
+                return .failure(error)
             }
-        }
-        if !accepted {
-            completion(
-                .failure(
-                    ScriptError(kind: .unavailable, script: script, line: nil, reason: "the script pool is closed")))
         }
     }
 
     /// Compiles `script` as a request would (running its top-level code once), reporting the first error.
     public func check(script: String) async throws(ScriptError) {
-        let result: Result<Void, ScriptError> =
-            await submit { worker in
+        let result = await withCheckedContinuation { continuation in
+            submit(script: script, completion: { continuation.resume(returning: $0) }) { worker in
                 do throws(ScriptError) {
                     try worker.check(script: script)
                     return .success(())
@@ -83,34 +83,70 @@ public final class ScriptPool: Sendable {
                     return .failure(error)
                 }
             }
-            ?? .failure(ScriptError(kind: .unavailable, script: script, line: nil, reason: "the script pool is closed"))
+        }
         try result.get()
     }
 
-    /// Stops the workers once the queued calls are done; later calls fail with `.unavailable`.
+    /// Stops the pool: queued calls fail at once with `.unavailable`, so a server shutting down never waits for a
+    /// queue of scripts; calls already running end within their limit; later calls fail with `.unavailable`.
     public func shutdown() {
-        queue.close()
+        for job in queue.close() {
+            job.fail(ScriptError(kind: .unavailable, script: job.script, line: nil, reason: "the server is stopping"))
+        }
     }
 
-    private func submit<T: Sendable>(_ body: @escaping @Sendable (ScriptWorker) -> T) async -> T? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-            let accepted = queue.add { worker in continuation.resume(returning: body(worker)) }
-            if !accepted { continuation.resume(returning: nil) }
+    /// Queues `body`; `completion` gets its result, or the error a stuck or refused job is failed with, once.
+    private func submit<T: Sendable>(
+        script: String, completion: @escaping @Sendable (Result<T, ScriptError>) -> Void,
+        _ body: @escaping @Sendable (ScriptWorker) -> Result<T, ScriptError>
+    ) {
+        let answer = OneAnswer(completion)
+        let job = ScriptJob(
+            script: script, run: { worker in answer.give(body(worker)) }, fail: { answer.give(.failure($0)) })
+        if !queue.add(job) {
+            answer.give(
+                .failure(
+                    ScriptError(kind: .unavailable, script: script, line: nil, reason: "the script pool is closed")))
         }
+    }
+}
+
+/// A call waiting for a worker: what to run, and how to fail it without one.
+struct ScriptJob: Sendable {
+    let script: String
+    let run: @Sendable (ScriptWorker) -> Void
+    let fail: @Sendable (ScriptError) -> Void
+}
+
+/// Delivers one answer: the worker's result or the error that overtook it, whichever comes first.
+final class OneAnswer<T: Sendable>: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var receiver: (@Sendable (T) -> Void)?
+
+    init(_ receiver: @escaping @Sendable (T) -> Void) {
+        self.receiver = receiver
+    }
+
+    func give(_ value: T) {
+        lock.lock()
+        let waiting = receiver
+        receiver = nil
+        lock.unlock()
+        waiting?(value)
     }
 }
 
 /// A blocking FIFO of jobs for the worker threads.
 final class JobQueue: @unchecked Sendable {
-    typealias Job = @Sendable (ScriptWorker) -> Void
     // Guarded by `condition`.
     private let condition = NSCondition()
-    private var jobs: [Job] = []
+    private var jobs: [ScriptJob] = []
     private var head = 0
     private var closed = false
 
     /// Queues a job; false when the queue is closed.
-    func add(_ job: @escaping Job) -> Bool {
+    func add(_ job: ScriptJob) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return false }
@@ -119,12 +155,12 @@ final class JobQueue: @unchecked Sendable {
         return true
     }
 
-    /// The next job, waiting for one; nil once the queue is closed and drained.
-    func next() -> Job? {
+    /// The next job, waiting for one; nil once the queue is closed.
+    func next() -> ScriptJob? {
         condition.lock()
         defer { condition.unlock() }
         while head == jobs.count && !closed { condition.wait() }
-        guard head < jobs.count else { return nil }
+        guard !closed else { return nil }
         let job = jobs[head]
         head += 1
         if head > 256 && head * 2 > jobs.count {
@@ -134,10 +170,22 @@ final class JobQueue: @unchecked Sendable {
         return job
     }
 
-    func close() {
+    /// Whether ``close()`` was called.
+    var isClosed: Bool {
         condition.lock()
+        defer { condition.unlock() }
+        return closed
+    }
+
+    /// Closes the queue and returns the jobs no worker took.
+    func close() -> [ScriptJob] {
+        condition.lock()
+        defer { condition.unlock() }
         closed = true
+        let left = Array(jobs[head...])
+        jobs = []
+        head = 0
         condition.broadcast()
-        condition.unlock()
+        return left
     }
 }

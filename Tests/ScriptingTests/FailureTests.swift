@@ -52,7 +52,9 @@ import Testing
         defer { directory.remove() }
         let loop = try directory.write("loop.lua", "return function(req) while true do end end\n")
         let good = try directory.write("good.lua", "return function(req) return req.path end\n")
-        let limits = ScriptLimits(memoryBytes: 8 << 20, instructions: 200_000_000, maxResultBytes: 1 << 20)
+        // The time limit out of reach: the instruction budget is what ends this loop.
+        let limits = ScriptLimits(
+            memoryBytes: 8 << 20, instructions: 200_000_000, maxResultBytes: 1 << 20, maxDuration: .seconds(600))
         let pool = ScriptPool(host: TestHost(root: directory.path), limits: limits, workers: 2)
         let looping = Task { () -> ScriptError? in
             do throws(ScriptError) {

@@ -29,18 +29,21 @@ public final class BackgroundProcess: @unchecked Sendable {
         return String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
-    /// Sends SIGTERM and waits up to `grace` for the process to exit by itself (then SIGKILL): how it ended, for
-    /// tests of graceful shutdown. The wait runs on a Dispatch thread: blocking one of the two threads of Swift's
-    /// cooperative pool for seconds would starve servers that other tests run in this process.
-    public func terminate(grace: Duration = .seconds(30)) async -> Termination {
+    /// Sends `signal` (SIGTERM unless told) and waits up to `grace` for the process to exit by itself (then
+    /// SIGKILL): how it ended, for tests of graceful shutdown. The wait runs on a Dispatch thread: blocking one of
+    /// the two threads of Swift's cooperative pool for seconds would starve servers that other tests run in this
+    /// process.
+    public func terminate(signal: Int32 = SIGTERM, grace: Duration = .seconds(30)) async -> Termination {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.terminateBlocking(grace: grace)) }
+            DispatchQueue.global().async {
+                continuation.resume(returning: self.terminateBlocking(signal: signal, grace: grace))
+            }
         }
     }
 
-    private func terminateBlocking(grace: Duration) -> Termination {
+    private func terminateBlocking(signal: Int32, grace: Duration) -> Termination {
         let pid = process.processIdentifier
-        if process.isRunning { kill(pid, SIGTERM) }
+        if process.isRunning { kill(pid, signal) }
         let polls = Int(grace.components.seconds) * 100
         for _ in 0..<polls where process.isRunning { usleep(10_000) }
         let killed = process.isRunning

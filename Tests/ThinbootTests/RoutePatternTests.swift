@@ -121,7 +121,21 @@ import Testing
         #expect(scripts.limits.memoryBytes == 16 << 20)
         #expect(scripts.limits.instructions == 100_000)
         #expect(scripts.limits.maxResultBytes == 64 << 10)
+        #expect(scripts.limits.maxDuration == .seconds(2))
         #expect(scripts.workers == 3)
+    }
+
+    @Test func scriptTimeLimitIsReadWithinItsRange() throws {
+        let three = try ThinbootConfig.parse(
+            "[tftp]\nroot = \"r\"\n[tftp.scripts]\nmax_seconds = 3\n", file: "/srv/t.toml")
+        #expect(try #require(three.tftp).scripts.limits.maxDuration == .seconds(3))
+        // Past 8 s a run past its limit could outlast SIGTERM's 10 s.
+        for outside in [0, 9] {
+            #expect(throws: ConfigError.self) {
+                try ThinbootConfig.parse(
+                    "[tftp]\nroot = \"r\"\n[tftp.scripts]\nmax_seconds = \(outside)\n", file: "/srv/t.toml")
+            }
+        }
     }
 }
 

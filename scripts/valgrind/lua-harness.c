@@ -44,7 +44,7 @@ static void run(const char *name, const char *source, int expect_ok) {
     if (L == NULL) { failures++; return; }
     int status = thinboot_load_text(L, source, strlen(source), "@harness.lua");
     if (status == LUA_OK) {
-        thinboot_arm_limits(L, 1000000);
+        thinboot_arm_limits(L, 1000000, 500000000);
         status = thinboot_pcall(L, 0, 1);
         thinboot_disarm_limits(L);
     }
@@ -54,7 +54,7 @@ static void run(const char *name, const char *source, int expect_ok) {
         static const uint8_t req[] = {7, 1, 0, 0, 0, 3, 0, 0, 0, 'm', 'a', 'c', 5, 2, 0, 0, 0, 'x', 'y'};
         status = thinboot_push_encoded(L, req, sizeof req);
         if (status == LUA_OK) {
-            thinboot_arm_limits(L, 1000000);
+            thinboot_arm_limits(L, 1000000, 500000000);
             status = thinboot_pcall(L, 1, 1);
             thinboot_disarm_limits(L);
         }
@@ -91,6 +91,24 @@ int main(void) {
     run("syntax error", "return function(req) return 1 +", 0);
     run("binary chunk", "\x1bLuaT\x00\x19\x93\r\n\x1a\n", 0);
     run("escape", "return function(req) return io.open('/etc/passwd'):read('a') end", 0);
+    // The time limit (0.5 s here) in the budgeted pattern and table functions, which the count hook never sees.
+    run("backtracking find", "return function(req) return tostring(string.find(('a'):rep(60000), "
+        "('a-'):rep(20) .. 'b')) end", 0);
+    run("backtracking gmatch", "return function(req) for m in ('a'):rep(60000):gmatch(('a-'):rep(20) .. 'b') do end "
+        "end", 0);
+    run("caught timeout", "return function(req) while true do pcall(string.match, ('a'):rep(60000), "
+        "('a-'):rep(20) .. 'b') end end", 0);
+    run("huge replacement", "return function(req) return (('b'):rep(1000):gsub('(a*)', ('%1'):rep(1 << 20))) end", 0);
+    run("gsub callbacks", "return function(req) return (('hello world'):gsub('(%w+)', function(w) "
+        "return w:upper() end)) end", 1);
+    run("gsub recursion", "return function(req) local function f(s) return (s:gsub('.', f)) end return f('xy') end", 0);
+    run("captures", "return function(req) local a, b, c = ('key = value'):match('()(%w+)%s*=%s*(%w+)') "
+        "return a .. b .. c end", 1);
+    run("bad pattern", "return function(req) return ('x'):find('(%') end", 0);
+    run("table.move", "return function(req) table.move({}, 1, math.maxinteger // 2, 2) end", 0);
+    run("lying __len", "return function(req) table.insert(setmetatable({}, {__len = function() "
+        "return math.maxinteger - 1 end}), 1, 'x') end", 0);
+    run("empty rep", "return function(req) return (''):rep(math.maxinteger) end", 1);
     run("finalizer loop", "setmetatable({}, {__gc = function() while true do end end}) "
         "return function(req) return 'ok' end", 0);
     if (failures) {

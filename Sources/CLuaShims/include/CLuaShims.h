@@ -20,6 +20,10 @@ typedef struct thinboot_lua_context {
     int hook_interval;
     /// Set when the budget ran out; the hook then raises on every instruction, so pcall cannot swallow it.
     int budget_exhausted;
+    /// CLOCK_MONOTONIC nanoseconds after which the call fails (0: no time limit, between calls).
+    int64_t deadline_ns;
+    /// Set when the deadline passed; like the budget, from then on every instruction raises again.
+    int timed_out;
     /// The innermost Lua line where the last error was raised (0 when unknown), recorded by the message handler.
     int error_line;
     /// Opaque pointer for the Swift host (the worker), read by Swift callbacks.
@@ -46,10 +50,23 @@ thinboot_lua_context *thinboot_context(lua_State *L);
 /// returns a Lua status; on failure the error message is on top of the stack.
 int thinboot_open_sandbox(lua_State *L, const thinboot_function_entry *entries, int count);
 
-/// Arms the instruction budget for one call (and clears the memory-exhausted flag and error line).
-void thinboot_arm_limits(lua_State *L, int64_t instructions);
+/// Arms the instruction budget and the wall-clock limit (`nanoseconds` from now; 0 for none) for one call, and
+/// clears the exhausted flags and the error line.
+void thinboot_arm_limits(lua_State *L, int64_t instructions, int64_t nanoseconds);
 /// Ends a call's budget. Between calls (and in lua_close) finalizers still run under a fixed budget of their own.
 void thinboot_disarm_limits(lua_State *L);
+
+/// Raises the call's limit error if the budget ran out or the deadline passed; returns otherwise. For C code that
+/// runs long without returning to the VM (the pattern matcher): call it every few thousand steps, from inside a Lua
+/// call, at a point where a longjmp leaves nothing half-done.
+void thinboot_check_limits(lua_State *L);
+/// Sets `find`, `match`, `gmatch` and `gsub` in the table at `index` to the budgeted pattern functions (patterns.c).
+/// May raise (memory): call it inside a protected call.
+void thinboot_set_budgeted_patterns(lua_State *L, int index);
+/// Replaces the functions of the string and table libraries (tables at `string_index`, `table_index`) that loop in
+/// C without bound the memory cap cannot see: `string.rep` of empty strings, and `table.insert`, `table.remove` and
+/// `table.move` over lengths a `__len` metamethod makes up (bounded.c). May raise: call it protected.
+void thinboot_set_bounded_library(lua_State *L, int string_index, int table_index);
 
 /// Loads a text chunk (never bytecode). Returns a Lua status; the function or the error message is on top.
 int thinboot_load_text(lua_State *L, const char *text, size_t length, const char *chunkname);

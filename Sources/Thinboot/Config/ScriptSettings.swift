@@ -7,6 +7,7 @@ import Scripting
 /// memory_mib   = 64          # per worker's Lua state
 /// instructions = 50000000    # per request
 /// max_result_kib = 4096      # largest generated file
+/// max_seconds  = 2           # wall-clock time per request, 1...8
 /// workers      = 4           # threads running scripts (default: twice the cores, 2...16)
 /// ```
 public struct ScriptSettings: Sendable, Equatable {
@@ -31,8 +32,13 @@ public struct ScriptSettings: Sendable, Equatable {
         let memory = try table.int("memory_mib", default: defaults.memoryBytes >> 20, in: 1...4096)
         let instructions = try table.int("instructions", default: defaults.instructions, in: 1000...10_000_000_000)
         let result = try table.int("max_result_kib", default: defaults.maxResultBytes >> 10, in: 1...1_048_576)
+        // At most 8 s: a run past its limit is reclaimed 1 s later at most, so SIGTERM's 10 s always covers it.
+        let seconds = try table.int(
+            "max_seconds", default: Int(defaults.maxDuration.components.seconds), in: 1...8)
         workers = try table.int("workers", default: ScriptPool.defaultWorkerCount, in: 1...256)
-        limits = ScriptLimits(memoryBytes: memory << 20, instructions: instructions, maxResultBytes: result << 10)
+        limits = ScriptLimits(
+            memoryBytes: memory << 20, instructions: instructions, maxResultBytes: result << 10,
+            maxDuration: .seconds(seconds))
         try table.finish()
     }
 }

@@ -6,11 +6,11 @@ import TFTP
 extension ThinbootServer {
     /// The TFTP server's services for `[tftp]`.
     func makeTFTPServices(_ section: TFTPSection) throws -> [any Service] {
-        [
-            TFTPService(
-                configuration: section.server, provider: try makeTFTPProvider(section),
-                logger: logger)
-        ]
+        let provider = try makeTFTPProvider(section)
+        let tftp = TFTPService(configuration: section.server, provider: provider, logger: logger)
+        guard let routes = provider as? TFTPRouteProvider else { return [tftp] }
+        // After TFTP, so it stops first: see ScriptPoolService.
+        return [tftp, ScriptPoolService(pool: routes.router.pool)]
     }
 
     /// What answers read requests: the Lua router when the config has routes (it falls back to the static
