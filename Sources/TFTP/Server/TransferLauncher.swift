@@ -48,12 +48,12 @@ final class TransferLauncher: Sendable {
             let read = TFTPReadRequest(
                 path: path, mode: request.mode, requested: request.options, client: client, local: local)
             let immediate = try provider.immediateContent(for: read)
-            if let immediate, !Self.needsConversion(immediate, mode: request.mode) {
+            if let immediate, !TransferSource.countsWholeFile(immediate, mode: request.mode) {
                 let source = try TransferSource(immediate, mode: request.mode)
                 launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
                 return
             }
-            // A script to run, or a file to read whole and convert to netascii: off the engine, so its other
+            // A script to run, or a file to count whole for its netascii size: off the engine, so its other
             // transfers never wait for it.
             let pending = record
             Task {
@@ -75,12 +75,6 @@ final class TransferLauncher: Sendable {
         } catch {
             refuse(error, record: record, slot: slot)
         }
-    }
-
-    /// Whether `content` must be read and converted before its size is known (a file sent as netascii).
-    private static func needsConversion(_ content: TFTPContent, mode: TFTPMode) -> Bool {
-        if case .file = content, mode == .netascii { return true }
-        return false
     }
 
     /// Negotiates and starts the transfer on `engine`, which sends the first packet at once; a refused option ends
