@@ -3,6 +3,10 @@ import Synchronization
 
 /// Generated files by client IP and path for a few seconds, so a retry or a `tsize` probe followed by the real
 /// transfer gets the very same bytes even when the script's answer depends on time or changing data.
+///
+/// Bounded in entries and in bytes: past either bound the entry stored longest ago goes first (O(1), so a burst
+/// of distinct clients costs the same per request however full the cache is), and expired entries go as new ones
+/// arrive.
 final class GeneratedContentCache: Sendable {
     private struct Key: Hashable {
         let ip: String
@@ -14,30 +18,54 @@ final class GeneratedContentCache: Sendable {
         let expires: NIODeadline
     }
 
-    private let entries = Mutex<[Key: Entry]>([:])
-    private let lifetime: TimeAmount
-    private let capacity: Int
-
-    init(lifetime: TimeAmount = .seconds(5), capacity: Int = 4096) {
-        self.lifetime = lifetime
-        self.capacity = capacity
+    private struct State {
+        var entries: RecencyTable<Key, Entry>
+        var bytes = 0
     }
+
+    /// Bytes of generated files held at most, all clients together.
+    static let defaultByteCapacity = 64 << 20
+
+    private let state: Mutex<State>
+    private let lifetime: TimeAmount
+    private let byteCapacity: Int
+
+    init(lifetime: TimeAmount = .seconds(5), capacity: Int = 4096, byteCapacity: Int = defaultByteCapacity) {
+        self.lifetime = lifetime
+        self.byteCapacity = byteCapacity
+        state = Mutex(State(entries: RecencyTable(capacity: capacity)))
+    }
+
+    /// Entries and bytes held now.
+    var usage: (entries: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
 
     func bytes(ip: String, path: String) -> [UInt8]? {
         let now = NIODeadline.now()
-        return entries.withLock { entries in
-            guard let entry = entries[Key(ip: ip, path: path)], entry.expires > now else { return nil }
+        return state.withLock { state in
+            guard let entry = state.entries.value(for: Key(ip: ip, path: path)), entry.expires > now else { return nil }
             return entry.bytes
         }
     }
 
     func store(_ bytes: [UInt8], ip: String, path: String) {
+        // One answer larger than the whole cache is served, not kept.
+        guard bytes.count <= byteCapacity else { return }
         let now = NIODeadline.now()
-        entries.withLock { entries in
-            if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
-            // Still full of live entries: a burst of distinct clients. Skip caching rather than grow without bound.
-            guard entries.count < capacity else { return }
-            entries[Key(ip: ip, path: path)] = Entry(bytes: bytes, expires: now + lifetime)
+        state.withLock { state in
+            let key = Key(ip: ip, path: path)
+            if let replaced = state.entries.removeValue(for: key) { state.bytes -= replaced.bytes.count }
+            // Expired entries are at the old end; each store drops at most two besides what the bounds need.
+            for _ in 0..<2 {
+                guard let oldest = state.entries.oldestEntry, oldest.value.expires <= now else { break }
+                state.bytes -= state.entries.removeOldest()?.bytes.count ?? 0
+            }
+            while state.bytes + bytes.count > byteCapacity, let evicted = state.entries.removeOldest() {
+                state.bytes -= evicted.bytes.count
+            }
+            if let evicted = state.entries.store(Entry(bytes: bytes, expires: now + lifetime), for: key) {
+                state.bytes -= evicted.bytes.count
+            }
+            state.bytes += bytes.count
         }
     }
 }
