@@ -156,7 +156,7 @@ struct NetasciiInteropTests {
             #expect(try await sha256(file: out.file("small.txt")) == sha256(file: setup.file("root/small.txt")))
         }
 
-        try await waitUntilServing(port: port)
+        try await waitUntilTFTPServes(port: port)
         try await fetchSmallAsNetascii()
         let idle = try residentKiB(of: server.processIdentifier)
         var report: [String] = ["idle \(idle) KiB"]
@@ -202,18 +202,6 @@ struct NetasciiInteropTests {
         }
         print("netascii flood RSS: \(report.joined(separator: "; "))")
         try await fetchSmallAsNetascii()
-    }
-
-    /// Fetches `ready.txt` with the bundled client, which resends until the just-started server answers.
-    private func waitUntilServing(port: Int) async throws {
-        let result = try await runTool(
-            try thinbootExecutable(),
-            [
-                "tftp", "get", "--port", "\(port)", "--timeout", "1", "--retries", "30", "-o", "-", "127.0.0.1",
-                "ready.txt",
-            ],
-            timeout: .seconds(60))
-        #expect(result.stdoutText == "ready\n", "\(result.stderr)")
     }
 
     /// VmRSS of process `pid` in KiB, from /proc.

@@ -3,7 +3,8 @@
 #endif
 
 /// File bytes read ahead of the blocks a transfer with small windows sends: a lockstep transfer at blksize 1468
-/// then costs one `pread` per 32 KiB instead of one per block, a third of its system calls.
+/// then costs one `pread` per 32 KiB instead of one per block, a third of its system calls. Netascii reads its
+/// input through one too (``NetasciiStream``, and the counting pass of ``NetasciiSizes``).
 final class ReadAhead {
     static let capacity = 32 * 1024
     private let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
