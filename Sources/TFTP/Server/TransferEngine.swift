@@ -146,9 +146,11 @@ final class TransferEngine: @unchecked Sendable {
     }
 
     private func millisecondsToNextDeadline() -> CInt {
-        guard let earliest = [deadlines.earliest, spares.nextExpiry, releaseAt].compactMap({ $0 }).min() else {
-            return -1
-        }
+        // Compared one by one, not through an array: this runs on every wake of the engine.
+        var next = deadlines.earliest
+        if let expiry = spares.nextExpiry, next.map({ expiry < $0 }) ?? true { next = expiry }
+        if let release = releaseAt, next.map({ release < $0 }) ?? true { next = release }
+        guard let earliest = next else { return -1 }
         let (seconds, attoseconds) = ContinuousClock.now.duration(to: earliest).components
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return CInt(clamping: max(0, milliseconds))
