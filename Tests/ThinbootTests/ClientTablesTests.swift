@@ -83,6 +83,12 @@ struct ClientTablesTests {
         for n in 0..<1000 { cache.store([1, 2, 3], ip: Self.address(n), path: "small") }
         #expect(cache.usage.entries == 100)
         #expect(cache.usage.bytes <= 1 << 20)
+        // Expired answers go at the next lookup, with their bytes.
+        let brief = GeneratedContentCache(lifetime: .milliseconds(1), capacity: 100, byteCapacity: 1 << 20)
+        brief.store(answer, ip: "10.8.8.8", path: "a")
+        usleep(5_000)
+        #expect(brief.bytes(ip: "10.8.8.9", path: "b") == nil)
+        #expect(brief.usage.entries == 0 && brief.usage.bytes == 0)
         // Larger than the whole cache: served, never kept.
         cache.store([UInt8](repeating: 0, count: 2 << 20), ip: "10.9.9.9", path: "huge")
         #expect(cache.bytes(ip: "10.9.9.9", path: "huge") == nil)

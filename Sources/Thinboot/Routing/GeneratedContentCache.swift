@@ -5,8 +5,8 @@ import Synchronization
 /// transfer gets the very same bytes even when the script's answer depends on time or changing data.
 ///
 /// Bounded in entries and in bytes: past either bound the entry stored longest ago goes first (O(1), so a burst
-/// of distinct clients costs the same per request however full the cache is), and expired entries go as new ones
-/// arrive.
+/// of distinct clients costs the same per request however full the cache is), and expired entries go at the next
+/// lookup or store.
 final class GeneratedContentCache: Sendable {
     private struct Key: Hashable {
         let ip: String
@@ -42,8 +42,17 @@ final class GeneratedContentCache: Sendable {
     func bytes(ip: String, path: String) -> [UInt8]? {
         let now = NIODeadline.now()
         return state.withLock { state in
-            guard let entry = state.entries.value(for: Key(ip: ip, path: path)), entry.expires > now else { return nil }
-            return entry.bytes
+            Self.dropExpired(from: &state, now: now)
+            return state.entries.value(for: Key(ip: ip, path: path))?.bytes
+        }
+    }
+
+    /// Drops every expired answer: they expire in the order they were stored, so they are all at the old end, and
+    /// each is dropped once (O(1) per store, amortised). Lookups drop them too, so the bytes go soon after the
+    /// burst that stored them, not only when the next answer is stored.
+    private static func dropExpired(from state: inout State, now: NIODeadline) {
+        while let oldest = state.entries.oldestEntry, oldest.value.expires <= now {
+            state.bytes -= state.entries.removeOldest()?.bytes.count ?? 0
         }
     }
 
@@ -54,11 +63,7 @@ final class GeneratedContentCache: Sendable {
         state.withLock { state in
             let key = Key(ip: ip, path: path)
             if let replaced = state.entries.removeValue(for: key) { state.bytes -= replaced.bytes.count }
-            // Expired entries are at the old end; each store drops at most two besides what the bounds need.
-            for _ in 0..<2 {
-                guard let oldest = state.entries.oldestEntry, oldest.value.expires <= now else { break }
-                state.bytes -= state.entries.removeOldest()?.bytes.count ?? 0
-            }
+            Self.dropExpired(from: &state, now: now)
             while state.bytes + bytes.count > byteCapacity, let evicted = state.entries.removeOldest() {
                 state.bytes -= evicted.bytes.count
             }
