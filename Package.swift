@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"]),
         .testTarget(
             name: "TFTPTests",
-            dependencies: ["TFTP", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["TFTP", "Files", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         // CLua and CLuaShims for the differential test of the budgeted pattern functions against Lua's own.
         .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "CLua", "CLuaShims", "TestSupport"]),

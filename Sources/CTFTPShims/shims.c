@@ -2,6 +2,7 @@
 #include "CTFTPShims.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -116,4 +117,8 @@ void ctftp_name_this_thread(const char *name) {
     strncpy(short_name, name, sizeof short_name - 1);
     short_name[sizeof short_name - 1] = 0;
     pthread_setname_np(pthread_self(), short_name);
+}
+
+int ctftp_release_free_memory(void) {
+    return malloc_trim(0);
 }

@@ -20,18 +20,6 @@ struct TFTPServeCommandTests {
         return folder
     }
 
-    /// Fetches `ready.txt` with the bundled client, which resends until the just-started server answers.
-    private func waitUntilServing(port: Int) async throws {
-        let result = try await runTool(
-            try thinbootExecutable(),
-            [
-                "tftp", "get", "--port", "\(port)", "--timeout", "1", "--retries", "30", "-o", "-", "127.0.0.1",
-                "ready.txt",
-            ],
-            timeout: .seconds(60))
-        #expect(result.stdoutText == "ready\n", "\(result.stderr)")
-    }
-
     /// A port another server holds: `serve` names the address and the reason, and exits non-zero at once.
     @Test func bindFailureNamesTheAddressAndExitsNonZero() async throws {
         try await TFTPTestServer.with { _ in
@@ -74,7 +62,7 @@ struct TFTPServeCommandTests {
         defer { setup.remove() }
         let server = try BackgroundProcess(
             try thinbootExecutable(), ["serve", "--config", setup.file("thinboot.toml")])
-        try await waitUntilServing(port: port)
+        try await waitUntilTFTPServes(port: port)
         let end = await server.terminate()
         #expect(end.exitStatus == 0, "\(end.stderr)")
         #expect(end.stderr.contains("tftp.outcome=ok"))
@@ -88,7 +76,7 @@ struct TFTPServeCommandTests {
         defer { setup.remove() }
         let server = try BackgroundProcess(
             try thinbootExecutable(), ["serve", "--config", setup.file("thinboot.toml")])
-        try await waitUntilServing(port: port)
+        try await waitUntilTFTPServes(port: port)
         let answer = try await RawTFTPClient.send(
             RawTFTPClient.readRequest(Array("ready.txt".utf8), options: [("timeout", "255")]), host: "127.0.0.1",
             port: port)
@@ -114,10 +102,10 @@ struct TFTPServeCommandTests {
                 setup.file("thinboot.toml"),
             ])
         defer { server.stop() }
-        try await waitUntilServing(port: port)
+        try await waitUntilTFTPServes(port: port)
         let result = try await runTool(
             "tftp", ["-m", "binary", "127.0.0.1", "\(port)", "-c", "get", "secret.bin", "/dev/null"])
         #expect(result.stdoutText.contains("Error code 2: Access violation: permission denied"), "\(result.stdoutText)")
-        try await waitUntilServing(port: port)
+        try await waitUntilTFTPServes(port: port)
     }
 }

@@ -40,6 +40,10 @@ ssize_t ctftp_send_segmented(
 /// Names the calling thread (at most 15 bytes are kept), for `top -H` and profiles.
 void ctftp_name_this_thread(const char *name);
 
+/// Hands the memory glibc's allocator holds free, in every thread's arena, back to the kernel (malloc_trim(0)),
+/// after a burst: without it the pages freed by the burst's threads stay resident. Returns 1 if any was released.
+int ctftp_release_free_memory(void);
+
 #pragma clang assume_nonnull end
 
 #endif

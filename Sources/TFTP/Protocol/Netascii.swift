@@ -1,7 +1,7 @@
 /// RFC 1350 netascii (RFC 764 NVT ASCII): line ends travel as CR LF and a bare CR as CR NUL.
 ///
-/// The server converts whole contents before the transfer starts, because `tsize` must announce the converted
-/// size; the client decodes block by block with ``Decoder``.
+/// The server converts as it sends, block by block, with ``Encoder``: `tsize` comes from ``encodedCount(_:)`` over
+/// the file first, so nothing converted is kept. The client decodes block by block with ``Decoder``.
 public enum Netascii {
     /// `bytes` with every LF turned into CR LF and every CR into CR NUL.
     public static func encode(_ bytes: some Sequence<UInt8>) -> [UInt8] {
@@ -18,10 +18,62 @@ public enum Netascii {
     }
 
     /// The size ``encode(_:)`` would produce, without producing it.
-    public static func encodedCount(_ bytes: some Sequence<UInt8>) -> Int {
-        var count = 0
-        for byte in bytes { count += (byte == lineFeed || byte == carriageReturn) ? 2 : 1 }
+    public static func encodedCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var count = bytes.count
+        for byte in bytes where byte == lineFeed || byte == carriageReturn { count += 1 }
         return count
+    }
+
+    /// Converts a stream piece by piece into output pieces of any length: a block boundary may fall between the CR
+    /// and the LF (or NUL) of one input byte, and the encoder carries that second half over to the next piece.
+    ///
+    /// An encoder is a small value: copy it at a block's start and encoding from the copy gives that block's bytes
+    /// again, which is how a resent window reproduces exactly what it sent before.
+    public struct Encoder: Sendable, Hashable {
+        /// Input bytes consumed so far.
+        public private(set) var inputOffset = 0
+        /// The second half of the last consumed byte's pair, not yet written.
+        private var pending: UInt8?
+
+        /// An encoder at the start of the stream.
+        public init() {}
+
+        /// Writes up to `output.count` converted bytes from `input` (the stream's bytes from ``inputOffset``),
+        /// returning how many it wrote. Fewer than `output.count` means `input` ran out.
+        public mutating func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+            -> Int
+        {
+            var written = 0
+            if let pending, !output.isEmpty {
+                output[0] = pending
+                self.pending = nil
+                written = 1
+            }
+            var consumed = 0
+            while written < output.count, consumed < input.count {
+                let byte = input[consumed]
+                consumed += 1
+                let second: UInt8
+                switch byte {
+                case lineFeed: second = lineFeed
+                case carriageReturn: second = 0
+                default:
+                    output[written] = byte
+                    written += 1
+                    continue
+                }
+                output[written] = carriageReturn
+                written += 1
+                if written < output.count {
+                    output[written] = second
+                    written += 1
+                } else {
+                    pending = second
+                }
+            }
+            inputOffset += consumed
+            return written
+        }
     }
 
     /// Decodes netascii arriving in pieces: a CR at the end of one piece is resolved by the next.

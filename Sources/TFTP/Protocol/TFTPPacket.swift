@@ -3,7 +3,7 @@ import NIOCore
 /// One TFTP datagram (RFC 1350, RFC 2347), decoded or ready to encode.
 ///
 /// `DATA` carries its payload as a `ByteBuffer` slice so decoding never copies file bytes; servers that stream
-/// files write the header with ``writeDataHeader(block:into:)`` and read the payload straight into the same buffer.
+/// files write the header with ``writeDataHeader(block:at:)`` and read the payload straight into the same buffer.
 public enum TFTPPacket: Sendable, Hashable {
     /// RRQ: a read request.
     case readRequest(TFTPRequest)
@@ -70,11 +70,13 @@ public enum TFTPPacket: Sendable, Hashable {
         return buffer
     }
 
-    /// Writes a DATA header (opcode 3 and `block`) so the caller can append the payload in place, without first
-    /// building a payload buffer.
-    public static func writeDataHeader(block: UInt16, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(TFTPOpcode.data.rawValue)
-        buffer.writeInteger(block)
+    /// Writes a DATA header (opcode 3 and `block`, ``dataHeaderSize`` bytes) at `destination`, where the caller
+    /// lays out the payload after it: the one place a server writes DATA headers.
+    public static func writeDataHeader(block: UInt16, at destination: UnsafeMutableRawPointer) {
+        let header: (UInt8, UInt8, UInt8, UInt8) = (
+            0, UInt8(TFTPOpcode.data.rawValue), UInt8(truncatingIfNeeded: block >> 8), UInt8(truncatingIfNeeded: block)
+        )
+        withUnsafeBytes(of: header) { destination.copyMemory(from: $0.baseAddress!, byteCount: dataHeaderSize) }
     }
 }
 

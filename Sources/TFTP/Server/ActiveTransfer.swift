@@ -31,6 +31,8 @@ final class ActiveTransfer {
     /// The blocks of the current window still to send because the socket's send buffer filled up (a big window
     /// on a link that drains slowly); the engine sends them when the socket is writable again.
     var unsent: ClosedRange<Int>?
+    /// Bytes from one DATA datagram to the next when a window is laid out: header and a full block.
+    var datagramStride: Int { TransferSource.headerSize + machine.configuration.blockSize }
     /// The message of the client's ERROR, for the log line.
     var peerMessage: String?
     private let onEnd: (TransferEnd) -> Void

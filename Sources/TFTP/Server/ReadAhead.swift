@@ -5,7 +5,8 @@ import Files
 #endif
 
 /// File bytes read ahead of the blocks a transfer with small windows sends: a lockstep transfer at blksize 1468
-/// then costs one `pread` per 32 KiB instead of one per block, a third of its system calls.
+/// then costs one `pread` per 32 KiB instead of one per block, a third of its system calls. Netascii reads its
+/// input through one too (``NetasciiStream``, and the counting pass of ``NetasciiSizes``).
 final class ReadAhead {
     static let capacity = 32 * 1024
     private let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
@@ -25,15 +26,32 @@ final class ReadAhead {
     /// bytes when they are not held; false when the file holds fewer bytes than it did when opened.
     func copy(from file: OpenedFile, at position: Int, length: Int, to destination: UnsafeMutableRawPointer) -> Bool {
         if position < start || position + length > start + count {
-            let wanted = min(Self.capacity, file.size - position)
-            guard wanted >= length, Self.readFully(file.descriptor, into: storage, count: wanted, at: position) else {
-                count = 0
+            guard min(Self.capacity, file.size - position) >= length, fill(from: file, at: position) else {
                 return false
             }
-            start = position
-            count = wanted
         }
         destination.copyMemory(from: storage.baseAddress! + (position - start), byteCount: length)
+        return true
+    }
+
+    /// The held bytes from `position` on, reading the next `capacity` bytes when `position` is not held: at least
+    /// one byte, or nil when the file (as opened) ends there or holds fewer bytes than it did when opened.
+    func bytes(of file: OpenedFile, at position: Int) -> UnsafeRawBufferPointer? {
+        if position < start || position >= start + count {
+            guard position < file.size, fill(from: file, at: position) else { return nil }
+        }
+        return UnsafeRawBufferPointer(rebasing: storage[(position - start)..<count])
+    }
+
+    /// Holds the file's next `capacity` bytes from `position` (fewer at its end); false if they are not there.
+    private func fill(from file: OpenedFile, at position: Int) -> Bool {
+        let wanted = min(Self.capacity, file.size - position)
+        guard Self.readFully(file.descriptor, into: storage, count: wanted, at: position) else {
+            count = 0
+            return false
+        }
+        start = position
+        count = wanted
         return true
     }
 

@@ -30,6 +30,10 @@ final class TransferEngine: @unchecked Sendable {
     private static let maximumSegments = 64
     /// A segmented write is one UDP datagram to the kernel: it must fit 64 KiB with the IP and UDP headers.
     private static let maximumSegmentedBytes = 65_000
+    /// The most of a window laid out at once (plus one datagram): the size the window buffer is bounded by.
+    static let layoutBytes = 256 * 1024
+    /// How long an engine runs no transfer before it hands memory back to the kernel.
+    private static let idleBeforeRelease: Duration = .seconds(1)
 
     private let poll: EventPoll
     private let dispatcher: RequestDispatcher
@@ -48,8 +52,13 @@ final class TransferEngine: @unchecked Sendable {
     private let requestBuffer: UnsafeMutableRawBufferPointer
     private let requestInfo: UnsafeMutablePointer<ctftp_datagram>
     /// Where windows are laid out before they are sent (header, payload, header, payload… as UDP segmentation cuts
-    /// it), shared by the engine's transfers: a send copies it into the kernel, so no transfer needs its own.
+    /// it), shared by the engine's transfers: a send copies it into the kernel, so no transfer needs its own. At
+    /// most ``layoutBytes`` plus a datagram, and dropped when the engine is idle.
     private var windowBuffer = ByteBuffer()
+    /// When the engine hands memory back if it still runs no transfer; nil when it has since it last ran one.
+    private var releaseAt: ContinuousClock.Instant?
+    /// The engine's thread, once its loop runs: what ``assertOnEngineThread()`` compares with.
+    private var thread: pthread_t?
     /// Where a transfer socket's datagrams land: an ACK is 4 bytes, an ERROR at most a block.
     private let receiveBuffer: UnsafeMutableRawBufferPointer
 
@@ -94,6 +103,7 @@ final class TransferEngine: @unchecked Sendable {
     // MARK: On the engine's thread
 
     private func loop() {
+        thread = pthread_self()
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: 256)
         defer { events.deallocate() }
         while running {
@@ -120,12 +130,14 @@ final class TransferEngine: @unchecked Sendable {
             let now = ContinuousClock.now
             fireDueTimers(now: now)
             closeExpiredSpares(now: now)
+            releaseMemoryWhenIdle(now: now)
         }
         dropListeners()
         cutTransfers()
     }
 
     private func runInbox() {
+        assertOnEngineThread()
         let work = inbox.withLockedValue { pending in
             defer { pending = [] }
             return pending
@@ -134,13 +146,11 @@ final class TransferEngine: @unchecked Sendable {
     }
 
     private func millisecondsToNextDeadline() -> CInt {
-        let earliest: ContinuousClock.Instant
-        switch (deadlines.earliest, spares.nextExpiry) {
-        case (nil, nil): return -1
-        case (let deadline?, nil): earliest = deadline
-        case (nil, let expiry?): earliest = expiry
-        case (let deadline?, let expiry?): earliest = min(deadline, expiry)
-        }
+        // Compared one by one, not through an array: this runs on every wake of the engine.
+        var next = deadlines.earliest
+        if let expiry = spares.nextExpiry, next.map({ expiry < $0 }) ?? true { next = expiry }
+        if let release = releaseAt, next.map({ release < $0 }) ?? true { next = release }
+        guard let earliest = next else { return -1 }
         let (seconds, attoseconds) = ContinuousClock.now.duration(to: earliest).components
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return CInt(clamping: max(0, milliseconds))
@@ -252,6 +262,7 @@ final class TransferEngine: @unchecked Sendable {
     }
 
     private func perform(_ action: ActiveTransfer.Machine.Action, on transfer: ActiveTransfer) {
+        assertOnEngineThread()
         switch action {
         case .sendOptionAck(let deadline):
             // A full buffer loses the OACK like the network could; the timer resends it.
@@ -271,36 +282,62 @@ final class TransferEngine: @unchecked Sendable {
 
     /// Sends a window (or what is left of one); false when the file no longer has its bytes (the transfer then
     /// ended with an ERROR). A full send buffer stops it: the rest goes out when the socket is writable.
+    ///
+    /// A window goes out in parts of at most ``layoutBytes``: each is laid out, then sent, so the engine's window
+    /// buffer stays that small whatever window a client negotiated.
     private func sendBlocks(_ blocks: ClosedRange<Int>, of transfer: ActiveTransfer) -> Bool {
-        if transfer.unsent != nil {
-            // A new window (the timer, a window restart) replaces what was left of the last one.
-            transfer.unsent = nil
-            poll.watchWritable(transfer.descriptor, false)
-        }
-        let blockSize = transfer.machine.configuration.blockSize
-        let stride = TransferSource.headerSize + blockSize
-        windowBuffer.clear(minimumCapacity: blocks.count * stride)
-        guard
-            transfer.source.writeDatagrams(
-                blocks, blockSize: blockSize, into: &windowBuffer, readAhead: transfer.readAhead)
-        else {
-            let message = "File changed during transfer"
-            _ = TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
-                transfer.send($0)
+        assertOnEngineThread()
+        // A new window (the timer, a window restart) replaces what was left of the last one.
+        forgetStall(of: transfer)
+        let perPart = max(1, Self.layoutBytes / transfer.datagramStride)
+        var next = blocks.lowerBound
+        while next <= blocks.upperBound {
+            let part = next...min(next + perPart - 1, blocks.upperBound)
+            guard layOut(part, of: transfer) else {
+                endBecauseFileChanged(transfer)
+                return false
             }
-            finish(transfer, outcome: "server error", message: message)
-            return false
+            if let refused = transmitLaidOut(part, of: transfer) {
+                noteStall(of: transfer, unsent: refused...blocks.upperBound)
+                return true
+            }
+            next = part.upperBound + 1
         }
-        // The buffer holds the window as header, payload, header, payload…, each datagram `stride` bytes apart and
-        // only the transfer's last one shorter: exactly the layout UDP segmentation offload cuts by itself.
-        let stalledAt: Int? = windowBuffer.withUnsafeReadableBytes { window in
+        return true
+    }
+
+    // MARK: Window layout
+
+    /// Lays the DATA datagrams of `blocks` out in the window buffer as header, payload, header, payload…, each
+    /// `datagramStride` bytes from the last and only the transfer's last one shorter: exactly the layout UDP
+    /// segmentation offload cuts by itself. False when the file no longer has the bytes it had.
+    private func layOut(_ blocks: ClosedRange<Int>, of transfer: ActiveTransfer) -> Bool {
+        windowBuffer.clear(minimumCapacity: blocks.count * transfer.datagramStride)
+        return transfer.source.writeDatagrams(
+            blocks, blockSize: transfer.machine.configuration.blockSize, into: &windowBuffer,
+            readAhead: transfer.readAhead)
+    }
+
+    private func endBecauseFileChanged(_ transfer: ActiveTransfer) {
+        let message = "File changed during transfer"
+        _ = TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
+            transfer.send($0)
+        }
+        finish(transfer, outcome: "server error", message: message)
+    }
+
+    // MARK: GSO batching
+
+    /// Sends the datagrams of `blocks` laid out in the window buffer, as many per system call as the kernel
+    /// segments at once (one by one without UDP GSO); returns the first block a full send buffer refused, nil when
+    /// every one went.
+    private func transmitLaidOut(_ blocks: ClosedRange<Int>, of transfer: ActiveTransfer) -> Int? {
+        let stride = transfer.datagramStride
+        return windowBuffer.withUnsafeReadableBytes { window in
             var offset = 0
             var next = blocks.lowerBound
             while next <= blocks.upperBound {
-                let perWrite =
-                    transfer.useSegmentation
-                    ? max(1, min(Self.maximumSegments, Self.maximumSegmentedBytes / stride)) : 1
-                let last = min(next + perWrite - 1, blocks.upperBound)
+                let last = min(next + datagramsPerWrite(transfer) - 1, blocks.upperBound)
                 let length =
                     (last - next) * stride + TransferSource.headerSize + transfer.machine.byteRange(ofBlock: last).count
                 let datagrams = UnsafeRawBufferPointer(rebasing: window[offset..<offset + length])
@@ -321,11 +358,27 @@ final class TransferEngine: @unchecked Sendable {
             }
             return nil
         }
-        if let stalledAt {
-            transfer.unsent = stalledAt...blocks.upperBound
-            poll.watchWritable(transfer.descriptor, true)
-        }
-        return true
+    }
+
+    /// Datagrams one write hands the kernel: up to its segment limit within one 64 KiB UDP send with GSO, else 1.
+    private func datagramsPerWrite(_ transfer: ActiveTransfer) -> Int {
+        guard transfer.useSegmentation else { return 1 }
+        return max(1, min(Self.maximumSegments, Self.maximumSegmentedBytes / transfer.datagramStride))
+    }
+
+    // MARK: Stall bookkeeping
+
+    /// The send buffer filled up: `unsent` goes out when the socket is writable again.
+    private func noteStall(of transfer: ActiveTransfer, unsent: ClosedRange<Int>) {
+        transfer.unsent = unsent
+        poll.watchWritable(transfer.descriptor, true)
+    }
+
+    /// Drops what was left of a stalled window (a new window replaces it, or the transfer ends).
+    private func forgetStall(of transfer: ActiveTransfer) {
+        guard transfer.unsent != nil else { return }
+        transfer.unsent = nil
+        poll.watchWritable(transfer.descriptor, false)
     }
 
     /// The socket drained: sends what was left of the window.
@@ -354,8 +407,9 @@ final class TransferEngine: @unchecked Sendable {
     }
 
     private func finish(_ transfer: ActiveTransfer, outcome: String, message: String?) {
+        assertOnEngineThread()
         transfers[transfer.descriptor] = nil
-        if transfer.unsent != nil { poll.watchWritable(transfer.descriptor, false) }
+        forgetStall(of: transfer)
         if !spares.keep(transfer.descriptor, local: transfer.local, lastClient: transfer.clientStorage, now: .now) {
             _ = close(transfer.descriptor)
         }
@@ -376,6 +430,7 @@ final class TransferEngine: @unchecked Sendable {
 
     /// Ends every transfer in flight as `server stopped` (the server is being cancelled) and closes the spares.
     func cutTransfers() {
+        assertOnEngineThread()
         for transfer in transfers.removeAll() {
             _ = close(transfer.descriptor)
             transfer.end(outcome: "server stopped", message: nil)
@@ -385,10 +440,37 @@ final class TransferEngine: @unchecked Sendable {
 
     /// Stops reading the listening sockets; the last engine to let go closes them.
     func dropListeners() {
+        assertOnEngineThread()
         guard holdsListeners else { return }
         holdsListeners = false
         for descriptor in listeners.keys { poll.remove(descriptor) }
         listeners = [:]
         listening.release()
+    }
+
+    // MARK: Memory when idle
+
+    /// A second after the engine's last transfer ended, hands memory back: the window buffer goes, and the
+    /// allocator returns the pages freed since to the kernel. Without the trim, glibc keeps them in each thread's
+    /// arena (a burst of transfers allocates on the engine threads and the threads that counted netascii sizes),
+    /// so RSS would stay at the burst's peak.
+    private func releaseMemoryWhenIdle(now: ContinuousClock.Instant) {
+        guard transfers.isEmpty else {
+            releaseAt = now + Self.idleBeforeRelease
+            return
+        }
+        guard let due = releaseAt, now >= due else { return }
+        releaseAt = nil
+        windowBuffer = ByteBuffer()
+        _ = ctftp_release_free_memory()
+    }
+
+    /// Checks, in debug builds, that the caller runs on this engine's thread, as NIO's `assertInEventLoop()` does:
+    /// the engine's state has no lock because only its thread touches it.
+    @inline(__always)
+    private func assertOnEngineThread(file: StaticString = #fileID, line: UInt = #line) {
+        assert(
+            thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false,
+            "TransferEngine called off its thread; hand it work with post(_:)", file: file, line: line)
     }
 }

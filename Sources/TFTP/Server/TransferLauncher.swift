@@ -50,11 +50,11 @@ final class TransferLauncher: Sendable {
                 path: path, mode: request.mode, requested: request.options, client: client, local: local)
             let pending = record
             switch try provider.answer(for: read) {
-            case .content(let content) where !Self.needsConversion(content, mode: request.mode):
+            case .content(let content) where !TransferSource.countsWholeFile(content, mode: request.mode):
                 let source = try TransferSource(content, mode: request.mode)
                 launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
             case .content(let file):
-                // A file to read whole and convert to netascii: off the engine, so its other transfers never wait.
+                // A file to count whole for its netascii size: off the engine, so its other transfers never wait.
                 Task {
                     self.launch(
                         Result { () throws(TFTPRefusal) in try TransferSource(file, mode: request.mode) },
@@ -86,12 +86,6 @@ final class TransferLauncher: Sendable {
         case .failure(let refusal):
             refuse(refusal, record: record, slot: slot)
         }
-    }
-
-    /// Whether `content` must be read and converted before its size is known (a file sent as netascii).
-    private static func needsConversion(_ content: BootContent, mode: TFTPMode) -> Bool {
-        if case .file = content, mode == .netascii { return true }
-        return false
     }
 
     /// Negotiates and starts the transfer on `engine`, which sends the first packet at once; a refused option ends

@@ -8,14 +8,16 @@ import NIOCore
 /// The bytes a transfer sends, and how DATA datagrams are cut from them.
 ///
 /// Files are read window by window with one `preadv` straight into the datagram buffer (header, payload, header,
-/// payload, …), so no block is copied twice and no file is read whole. Content made in memory (scripts, netascii
-/// conversions) is copied into the same layout.
+/// payload, …), so no block is copied twice and no file is read whole. A file sent as netascii is converted into
+/// the same layout as its windows go out (``NetasciiStream``). Content made in memory (scripts) is copied into it.
 enum TransferSource: Sendable {
     case file(OpenedFile)
     case bytes(ByteBuffer)
+    case netascii(NetasciiStream)
 
-    /// Prepares provider content for `mode`. Netascii needs the converted bytes up front (`tsize` must be exact),
-    /// so a file sent as netascii is read and converted here (the server does it off its engine threads).
+    /// Prepares provider content for `mode`. Netascii needs the converted size up front (`tsize` must be exact): a
+    /// file is counted once per version (``NetasciiSizes``), which reads it whole unless that version was counted
+    /// before, so the server does it off its engine threads (see ``countsWholeFile(_:mode:)``).
     init(_ content: BootContent, mode: TFTPMode) throws(TFTPRefusal) {
         switch (content, mode) {
         case (.bytes(let bytes), .octet):
@@ -25,8 +27,18 @@ enum TransferSource: Sendable {
         case (.file(let file), .octet):
             self = .file(file)
         case (.file(let file), .netascii):
-            self = .bytes(ByteBuffer(bytes: Netascii.encode(try Self.readAll(file))))
+            guard let size = NetasciiSizes.shared.size(of: file) else {
+                throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
+            }
+            self = .netascii(NetasciiStream(file: file, size: size))
         }
+    }
+
+    /// Whether preparing `content` for `mode` reads a whole file: a file sent as netascii whose size this version
+    /// has not been counted yet.
+    static func countsWholeFile(_ content: BootContent, mode: TFTPMode) -> Bool {
+        guard case .file(let file) = content, mode == .netascii else { return false }
+        return NetasciiSizes.shared.cachedSize(of: file) == nil
     }
 
     /// Bytes to send.
@@ -34,6 +46,7 @@ enum TransferSource: Sendable {
         switch self {
         case .file(let file): file.size
         case .bytes(let buffer): buffer.readableBytes
+        case .netascii(let stream): stream.size
         }
     }
 
@@ -50,25 +63,28 @@ enum TransferSource: Sendable {
         return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { memory in
             var offset = 0
             for block in blocks {
-                let number = TFTPReadTransfer<ContinuousClock.Instant>.blockNumber(of: block)
-                memory[offset] = 0
-                memory[offset + 1] = UInt8(TFTPOpcode.data.rawValue)
-                memory[offset + 2] = UInt8(truncatingIfNeeded: number >> 8)
-                memory[offset + 3] = UInt8(truncatingIfNeeded: number)
+                TFTPPacket.writeDataHeader(
+                    block: TFTPReadTransfer<ContinuousClock.Instant>.blockNumber(of: block),
+                    at: memory.baseAddress! + offset)
                 offset += Self.headerSize + blockSize
             }
-            guard fillPayloads(memory, first: first, end: end, blockSize: blockSize, readAhead: readAhead) else {
-                return 0
-            }
+            guard
+                fillPayloads(
+                    memory, blocks: blocks, first: first, end: end, blockSize: blockSize, readAhead: readAhead)
+            else { return 0 }
             return total
         } == total
     }
 
     private func fillPayloads(
-        _ memory: UnsafeMutableRawBufferPointer, first: Int, end: Int, blockSize: Int, readAhead: ReadAhead?
+        _ memory: UnsafeMutableRawBufferPointer, blocks: ClosedRange<Int>, first: Int, end: Int, blockSize: Int,
+        readAhead: ReadAhead?
     ) -> Bool {
         let stride = Self.headerSize + blockSize
         switch self {
+        case .netascii(let stream):
+            return stream.writePayloads(
+                blocks, blockSize: blockSize, into: memory, offset: Self.headerSize, stride: stride)
         case .bytes(let buffer):
             buffer.withUnsafeReadableBytes { source in
                 var position = first
@@ -131,14 +147,6 @@ enum TransferSource: Sendable {
         } while result < 0 && errno == EINTR
         // A short read means the file shrank since it was opened: never send made-up bytes.
         return result == bytes
-    }
-
-    private static func readAll(_ file: OpenedFile) throws(TFTPRefusal) -> [UInt8] {
-        do throws(FileReadError) {
-            return try file.readWhole()
-        } catch {
-            throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
-        }
     }
 
     static let headerSize = TFTPPacket.dataHeaderSize

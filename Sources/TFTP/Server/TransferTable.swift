@@ -6,6 +6,10 @@
 /// so an array indexed by them finds a transfer on every datagram without hashing.
 struct TransferTable {
     private var slots: [ActiveTransfer?] = []
+    /// Transfers in the table.
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
 
     subscript(descriptor: CInt) -> ActiveTransfer? {
         get {
@@ -19,13 +23,17 @@ struct TransferTable {
                 guard newValue != nil else { return }
                 slots.append(contentsOf: repeatElement(nil, count: index + 1 - slots.count))
             }
+            count += (newValue != nil ? 1 : 0) - (slots[index] != nil ? 1 : 0)
             slots[index] = newValue
         }
     }
 
     /// Empties the table, returning what was in it.
     mutating func removeAll() -> [ActiveTransfer] {
-        defer { slots = [] }
+        defer {
+            slots = []
+            count = 0
+        }
         return slots.compactMap { $0 }
     }
 }

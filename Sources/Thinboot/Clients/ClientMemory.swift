@@ -2,7 +2,8 @@ import NIOCore
 import Synchronization
 
 /// What this server learned about clients from earlier requests, by client IP: the MAC a path named, and the
-/// architecture the boot loader it fetched revealed. Entries expire, and the table is bounded.
+/// architecture the boot loader it fetched revealed. Entries expire; past `capacity` clients the one updated
+/// longest ago is forgotten, in O(1), so a request from a new client costs the same with 10 or a million before it.
 public final class ClientMemory: Sendable {
     struct Entry {
         var mac: MACAddress?
@@ -10,15 +11,20 @@ public final class ClientMemory: Sendable {
         var updated: NIODeadline
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    /// Expired entries dropped per update at most, beside the one a full table evicts: the cost stays flat.
+    private static let expiredDropsPerUpdate = 2
+
+    private let entries: Mutex<RecencyTable<String, Entry>>
     private let lifetime: TimeAmount
-    private let capacity: Int
 
     /// Remembers clients for `lifetime` (a boot takes minutes; an hour covers a session), at most `capacity`.
     public init(lifetime: TimeAmount = .hours(1), capacity: Int = 65536) {
         self.lifetime = lifetime
-        self.capacity = capacity
+        entries = Mutex(RecencyTable(capacity: capacity))
     }
+
+    /// Clients remembered now (expired ones may still be counted until an update drops them).
+    var count: Int { entries.withLock { $0.count } }
 
     public func remember(mac: MACAddress, for ip: String) {
         update(ip) { $0.mac = mac }
@@ -34,7 +40,7 @@ public final class ClientMemory: Sendable {
     private func entry(_ ip: String) -> Entry? {
         let now = NIODeadline.now()
         return entries.withLock { entries in
-            guard let entry = entries[ip], entry.updated + lifetime > now else { return nil }
+            guard let entry = entries.value(for: ip), entry.updated + lifetime > now else { return nil }
             return entry
         }
     }
@@ -42,16 +48,15 @@ public final class ClientMemory: Sendable {
     private func update(_ ip: String, _ change: (inout Entry) -> Void) {
         let now = NIODeadline.now()
         entries.withLock { entries in
-            if entries.count >= capacity, entries[ip] == nil {
-                entries = entries.filter { $0.value.updated + lifetime > now }
-                if entries.count >= capacity, let oldest = entries.min(by: { $0.value.updated < $1.value.updated }) {
-                    entries[oldest.key] = nil
-                }
+            // The table is ordered by update time: expired entries are at its old end.
+            for _ in 0..<Self.expiredDropsPerUpdate {
+                guard let oldest = entries.oldestEntry, oldest.value.updated + lifetime <= now else { break }
+                entries.removeOldest()
             }
-            var entry = entries[ip] ?? Entry(updated: now)
+            var entry = entries.value(for: ip).flatMap { $0.updated + lifetime > now ? $0 : nil } ?? Entry(updated: now)
             change(&entry)
             entry.updated = now
-            entries[ip] = entry
+            entries.store(entry, for: ip)
         }
     }
 }

@@ -5,6 +5,10 @@ import Synchronization
 /// Generated files by protocol, client IP and path for a few seconds, so a retry or a `tsize` probe followed by the
 /// real transfer gets the very same bytes even when the script's answer depends on time or changing data. The
 /// protocol is part of the key: a script may answer TFTP and HTTP differently for the same path.
+///
+/// Bounded in entries and in bytes: past either bound the entry stored longest ago goes first (O(1), so a burst
+/// of distinct clients costs the same per request however full the cache is), and expired entries go at the next
+/// lookup or store.
 final class GeneratedContentCache: Sendable {
     private struct Key: Hashable {
         let protocolName: String
@@ -23,30 +27,60 @@ final class GeneratedContentCache: Sendable {
         let expires: NIODeadline
     }
 
-    private let entries = Mutex<[Key: Entry]>([:])
-    private let lifetime: TimeAmount
-    private let capacity: Int
-
-    init(lifetime: TimeAmount = .seconds(5), capacity: Int = 4096) {
-        self.lifetime = lifetime
-        self.capacity = capacity
+    private struct State {
+        var entries: RecencyTable<Key, Entry>
+        var bytes = 0
     }
+
+    /// Bytes of generated files held at most, all clients together.
+    static let defaultByteCapacity = 64 << 20
+
+    private let state: Mutex<State>
+    private let lifetime: TimeAmount
+    private let byteCapacity: Int
+
+    init(lifetime: TimeAmount = .seconds(5), capacity: Int = 4096, byteCapacity: Int = defaultByteCapacity) {
+        self.lifetime = lifetime
+        self.byteCapacity = byteCapacity
+        state = Mutex(State(entries: RecencyTable(capacity: capacity)))
+    }
+
+    /// Entries and bytes held now.
+    var usage: (entries: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
 
     func content(for request: BootRequest) -> BootContent? {
         let now = NIODeadline.now()
-        return entries.withLock { entries in
-            guard let entry = entries[Key(request)], entry.expires > now else { return nil }
-            return entry.content
+        return state.withLock { state in
+            Self.dropExpired(from: &state, now: now)
+            return state.entries.value(for: Key(request))?.content
+        }
+    }
+
+    /// Drops every expired answer: they expire in the order they were stored, so they are all at the old end, and
+    /// each is dropped once (O(1) per store, amortised). Lookups drop them too, so the bytes go soon after the
+    /// burst that stored them, not only when the next answer is stored.
+    private static func dropExpired(from state: inout State, now: NIODeadline) {
+        while let oldest = state.entries.oldestEntry, oldest.value.expires <= now {
+            state.bytes -= state.entries.removeOldest()?.content.size ?? 0
         }
     }
 
     func store(_ content: BootContent, for request: BootRequest) {
+        // One answer larger than the whole cache is served, not kept.
+        let size = content.size
+        guard size <= byteCapacity else { return }
         let now = NIODeadline.now()
-        entries.withLock { entries in
-            if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
-            // Still full of live entries: a burst of distinct clients. Skip caching rather than grow without bound.
-            guard entries.count < capacity else { return }
-            entries[Key(request)] = Entry(content: content, expires: now + lifetime)
+        state.withLock { state in
+            let key = Key(request)
+            if let replaced = state.entries.removeValue(for: key) { state.bytes -= replaced.content.size }
+            Self.dropExpired(from: &state, now: now)
+            while state.bytes + size > byteCapacity, let evicted = state.entries.removeOldest() {
+                state.bytes -= evicted.content.size
+            }
+            if let evicted = state.entries.store(Entry(content: content, expires: now + lifetime), for: key) {
+                state.bytes -= evicted.content.size
+            }
+            state.bytes += size
         }
     }
 }
