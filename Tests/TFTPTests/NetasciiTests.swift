@@ -112,22 +112,34 @@ struct NetasciiTests {
         let folder = try TemporaryDirectory("netascii-sizes")
         defer { folder.remove() }
         let path = try folder.write("text.txt", Array("a\nb\nc\n".utf8))
+        // Counts of files younger than the settle time are not kept (the freshness rule): none here.
+        let sizes = NetasciiSizes(settle: .zero)
         let first = try open(path)
-        #expect(NetasciiSizes.shared.cachedSize(of: first) == nil)
-        #expect(TransferSource.countsWholeFile(.file(first), mode: .netascii))
-        #expect(NetasciiSizes.shared.size(of: first) == 9)
-        #expect(NetasciiSizes.shared.cachedSize(of: try open(path)) == 9)
-        #expect(!TransferSource.countsWholeFile(.file(try open(path)), mode: .netascii))
-        #expect(!TransferSource.countsWholeFile(.file(try open(path)), mode: .octet))
+        #expect(sizes.cachedSize(of: first) == nil)
+        #expect(TransferSource.countsWholeFile(.file(first), mode: .netascii, sizes: sizes))
+        #expect(sizes.size(of: first) == 9)
+        #expect(sizes.cachedSize(of: try open(path)) == 9)
+        #expect(!TransferSource.countsWholeFile(.file(try open(path)), mode: .netascii, sizes: sizes))
+        #expect(!TransferSource.countsWholeFile(.file(try open(path)), mode: .octet, sizes: sizes))
         let handle = try #require(FileHandle(forWritingAtPath: path))
         try handle.write(contentsOf: Data("abcd\ne".utf8))
         try handle.close()
-        #expect(NetasciiSizes.shared.cachedSize(of: try open(path)) == nil)
-        #expect(NetasciiSizes.shared.size(of: try open(path)) == 7)
+        #expect(sizes.cachedSize(of: try open(path)) == nil)
+        #expect(sizes.size(of: try open(path)) == 7)
         let rewritten = try TransferSource(.file(try open(path)), mode: .netascii)
         var buffer = ByteBuffer()
         #expect(rewritten.writeDatagrams(1...1, blockSize: 512, into: &buffer))
         #expect(Array(buffer.readableBytesView.dropFirst(4)) == Array("abcd\r\ne".utf8))
+    }
+
+    /// A file changed within the settle time is counted on every request: its version cannot vouch for its bytes.
+    @Test func aFreshFilesSizeIsNotKept() throws {
+        let folder = try TemporaryDirectory("netascii-fresh")
+        defer { folder.remove() }
+        let path = try folder.write("text.txt", Array("a\nb\n".utf8))
+        let sizes = NetasciiSizes()
+        #expect(sizes.size(of: try open(path)) == 6)
+        #expect(sizes.cachedSize(of: try open(path)) == nil)
     }
 
     private func open(_ path: String) throws -> OpenedFile {

@@ -16,6 +16,13 @@ final class NetasciiSizes: Sendable {
     static let capacity = 256
     static let shared = NetasciiSizes()
 
+    /// How long a file must have been left alone before its count is kept.
+    let settle: Duration
+
+    init(settle: Duration = FileVersion.settle) {
+        self.settle = settle
+    }
+
     private let sizes = NIOLockedValueBox<[FileVersion: Int]>([:])
 
     /// The converted size of `file` if this version was counted already.
@@ -30,7 +37,7 @@ final class NetasciiSizes: Sendable {
         guard let version = Self.version(of: file) else { return nil }
         if let known = sizes.withLockedValue({ $0[version] }) { return known }
         guard let counted = Self.count(file) else { return nil }
-        guard FileSighting(version).settled else { return counted }
+        guard FileSighting(version, settle: settle).settled else { return counted }
         sizes.withLockedValue { sizes in
             // Full: forget them all (amortised O(1) per count; a working set of netascii files is small).
             if sizes.count >= Self.capacity { sizes.removeAll() }

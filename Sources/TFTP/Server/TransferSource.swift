@@ -36,9 +36,9 @@ enum TransferSource: Sendable {
 
     /// Whether preparing `content` for `mode` reads a whole file: a file sent as netascii whose size this version
     /// has not been counted yet.
-    static func countsWholeFile(_ content: BootContent, mode: TFTPMode) -> Bool {
+    static func countsWholeFile(_ content: BootContent, mode: TFTPMode, sizes: NetasciiSizes = .shared) -> Bool {
         guard case .file(let file) = content, mode == .netascii else { return false }
-        return NetasciiSizes.shared.cachedSize(of: file) == nil
+        return sizes.cachedSize(of: file) == nil
     }
 
     /// Bytes to send.
