@@ -46,7 +46,9 @@ public final class HTTPServer: Service, Sendable {
             throw error
         }
         let addresses = listeners.compactMap(\.localAddress)
-        logger.info("http listening", metadata: ["http.listen": "\(addresses)"])
+        logger.info(
+            "http listening",
+            metadata: ["http.listen": "\(addresses.map(HTTPBootHandler.describe).joined(separator: ","))"])
         onBound(addresses)
         // Returns when graceful shutdown starts, or at once when the service is cancelled.
         try? await gracefulShutdown()

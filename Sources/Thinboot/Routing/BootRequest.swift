@@ -19,6 +19,12 @@ public struct BootRequest: Sendable, Hashable {
     public var arch: String?
     /// What the route pattern captured.
     public var match: RouteMatch
+    /// `tftp` or `http`.
+    public var `protocol` = "tftp"
+    /// HTTP only: `GET` or `HEAD`, the headers (names lowercased) and the decoded query parameters.
+    public var method: String?
+    public var headers: [String: String] = [:]
+    public var query: [String: String] = [:]
 
     public init(
         path: String, ip: String, port: Int, localIP: String? = nil, options: [String: String] = [:],
@@ -35,6 +41,13 @@ public struct BootRequest: Sendable, Hashable {
         self.match = match
     }
 
+    /// What a generated answer is kept under for this client: the path, and over HTTP the query too (a script may
+    /// answer `?mac=` differently); HEAD and GET share it, so both see the same length.
+    var cacheKey: String {
+        guard `protocol` == "http", !query.isEmpty else { return path }
+        return path + "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+    }
+
     /// The `req` table.
     var scriptValue: ScriptValue {
         var fields: [String: ScriptValue] = [
@@ -46,6 +59,12 @@ public struct BootRequest: Sendable, Hashable {
             "params": .record(match.params.mapValues { .text($0) }),
             "captures": .list(match.captures.map { .text($0) }),
         ]
+        fields["protocol"] = .text(`protocol`)
+        if let method {
+            fields["method"] = .text(method)
+            fields["headers"] = .record(headers.mapValues { .text($0) })
+            fields["query"] = .record(query.mapValues { .text($0) })
+        }
         if let localIP { fields["local_ip"] = .text(localIP) }
         if let mac { fields["mac"] = .text(mac.description) }
         if let arch { fields["arch"] = .text(arch) }

@@ -10,7 +10,8 @@ extension Router {
     public static func make(config: ThinbootConfig, tftp: TFTPSection, logger: Logger) throws -> Router {
         let root = try StaticRoot(path: tftp.root)
         let host = ThinbootScriptHost(
-            root: root, dataRoot: try StaticRoot(path: config.directory), nbd: config.nbd, logger: logger)
+            root: root, dataRoot: try StaticRoot(path: config.directory), nbd: config.nbd, http: config.http,
+            logger: logger)
         let pool = ScriptPool(
             host: host, limits: tftp.scripts.limits, workers: tftp.scripts.workers, logger: logger)
         return Router(routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, logger: logger)

@@ -37,7 +37,7 @@ public final class Router: TFTPContentProvider {
     /// A static file, or a script's answer still cached for this client; nil when a script must run.
     public func immediateContent(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPContent? {
         let ip = noteBootLoader(request)
-        guard firstRoute(for: request.path) != nil else { return try root.content(at: request.path) }
+        guard firstRoute(for: request.path, protocol: "tftp") != nil else { return try root.content(at: request.path) }
         return generated.bytes(ip: ip, path: request.path).map { .bytes($0) }
     }
 
@@ -64,14 +64,14 @@ public final class Router: TFTPContentProvider {
     public func answer(_ request: BootRequest, knownMAC: MACAddress?, knownArch: String?) async throws(TFTPRefusal)
         -> TFTPContent
     {
-        guard let (route, match) = firstRoute(for: request.path) else {
+        guard let (route, match) = firstRoute(for: request.path, protocol: request.protocol) else {
             return try root.content(at: request.path)
         }
         var request = request
         request.match = match
         request.mac = mac(for: request, match: match) ?? knownMAC
         request.arch = match.params["arch"] ?? knownArch ?? clients.arch(for: request.ip)
-        if let cached = generated.bytes(ip: request.ip, path: request.path) { return .bytes(cached) }
+        if let cached = generated.bytes(ip: request.ip, path: request.cacheKey) { return .bytes(cached) }
 
         let output: ScriptOutput
         do {
@@ -90,7 +90,7 @@ public final class Router: TFTPContentProvider {
         }
         switch output {
         case .bytes(let bytes):
-            generated.store(bytes, ip: request.ip, path: request.path)
+            generated.store(bytes, ip: request.ip, path: request.cacheKey)
             return .bytes(bytes)
         case .file(let path):
             return try root.content(at: path)
@@ -99,9 +99,9 @@ public final class Router: TFTPContentProvider {
         }
     }
 
-    /// The first route matching `path`, with its captures.
-    public func firstRoute(for path: String) -> (RouteConfig, RouteMatch)? {
-        for route in routes {
+    /// The first route for `protocol` matching `path`, with its captures.
+    public func firstRoute(for path: String, protocol: String = "tftp") -> (RouteConfig, RouteMatch)? {
+        for route in routes where route.serves(`protocol`) {
             if let match = route.pattern.match(path) { return (route, match) }
         }
         return nil

@@ -3,12 +3,12 @@ import ServiceLifecycle
 import TFTP
 
 extension ThinbootServer {
-    /// The TFTP server's services for `[tftp]`.
-    func makeTFTPServices(_ section: TFTPSection) throws -> [any Service] {
+    /// The TFTP server's services for `[tftp]`; `router` is the one shared with HTTP, if any.
+    func makeTFTPServices(_ section: TFTPSection, router: Router? = nil) throws -> [any Service] {
         [
             TFTPService(
-                configuration: try section.serverConfiguration(), provider: try makeTFTPProvider(section),
-                logger: logger)
+                configuration: try section.serverConfiguration(),
+                provider: try router ?? makeTFTPProvider(section), logger: logger)
         ]
     }
 
