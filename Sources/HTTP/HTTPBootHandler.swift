@@ -199,6 +199,8 @@ final class HTTPBootHandler: ChannelInboundHandler {
     }
 
     private func log(request: Current, channel: any Channel, plan: HTTPResponsePlan, bytes: Int, outcome: String) {
+        // The fields cost more than the check: build them only for a line that is written.
+        guard logger.logLevel <= .info else { return }
         let elapsed = NIODeadline.now() - request.started
         let tenths = (elapsed.nanoseconds + 50_000) / 100_000
         var metadata: Logger.Metadata = [:]
