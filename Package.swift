@@ -55,10 +55,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The boot HTTP server over NIOHTTP1: ranges, HEAD, sendfile, limits; independent of TFTP.
+        .target(
+            name: "HTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Thinboot",
             dependencies: [
-                "Files", "TFTP", "NBD", "Scripting",
+                "Files", "TFTP", "NBD", "Scripting", "HTTP",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -94,12 +106,19 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: [
+                "HTTP", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "ThinbootTests", dependencies: ["Thinboot", "TestSupport"]),
         // Real peers (tftp-hpa, atftp, curl, busybox, libnbd, qemu-img) against the built `thinboot` binary.
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "Thinboot", "NBD", "TFTP", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Thinboot", "NBD", "TFTP", "HTTP", "TestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

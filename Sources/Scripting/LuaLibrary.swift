@@ -16,7 +16,14 @@ enum LuaLibrary {
         thinboot_function_entry(name: strdup("read"), function: read),
         thinboot_function_entry(name: strdup("data"), function: data),
         thinboot_function_entry(name: strdup("log"), function: log),
+        thinboot_function_entry(name: strdup("url"), function: url),
     ]
+
+    private static let url: thinboot_swift_function = { state in
+        run(state, "thinboot.url") { owner, call throws(ScriptHostError) in
+            .text(try owner.host.url(try stringArgument(state, 1, "path"), for: call))
+        }
+    }
 
     private static let exports: thinboot_swift_function = { state in
         run(state, "thinboot.exports") { owner, call throws(ScriptHostError) in

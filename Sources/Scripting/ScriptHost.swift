@@ -13,6 +13,15 @@ public protocol ScriptHost: Sendable {
     func data(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> ScriptValue
     /// `thinboot.log(level, message)`.
     func log(_ level: ScriptLogLevel, _ message: String, for call: ScriptCallInfo)
+    /// `thinboot.url(path)`: the absolute URL of `path` on this server's HTTP listener.
+    func url(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String
+}
+
+extension ScriptHost {
+    /// Hosts without an HTTP server have no URLs to give.
+    public func url(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String {
+        throw ScriptHostError("no HTTP server: add an [http] section")
+    }
 }
 
 /// Who is calling the host: the script and the request's server address (for `nbdroot=` strings).

@@ -30,6 +30,15 @@ struct CheckCommand: AsyncParsableCommand {
                 report.append("  route \(route.path) -> \(route.script) (compiled)")
             }
             if tftp.routes.isEmpty { report.append("  no routes: every file comes from the root") }
+            for route in tftp.routes where route.protocols != nil {
+                report.append("  route \(route.path) only for \(route.protocols!.sorted().joined(separator: ", "))")
+            }
+        }
+        if let http = settings.http {
+            let advertise = http.advertise.map { ", URLs from \($0)" } ?? ""
+            report.append(
+                "http: the tftp root and routes, listening on \(http.listen.map(\.description).joined(separator: ", "))\(advertise)"
+            )
         }
         if let nbd = settings.nbd {
             let server = nbd.advertise ?? "SERVER"

@@ -19,11 +19,14 @@ struct RenderCommand: AsyncParsableCommand {
     var arch: String?
     @Option(help: "The server address the client reaches (for nbdroot=; default: 127.0.0.1).")
     var server: String = "127.0.0.1"
+    @Option(help: "Render as this protocol asks: tftp or http (a GET; routes limited to the other are skipped).")
+    var `protocol`: String = "tftp"
     @OptionGroup var logging: LoggingOptions
     @Argument(help: "The path the client asks for (pxelinux.cfg/01-52-54-00-12-34-56).") var path: String
 
     func validate() throws {
         guard MACAddress(parsing: mac) != nil else { throw ValidationError("--mac must look like 52:54:00:12:34:56") }
+        guard `protocol` == "tftp" || `protocol` == "http" else { throw ValidationError("--protocol is tftp or http") }
     }
 
     func run() async throws {
@@ -34,7 +37,11 @@ struct RenderCommand: AsyncParsableCommand {
         }
         let router = try Router.make(config: settings, tftp: tftp, logger: logger)
         do {
-            let request = BootRequest(path: try TFTPPath.normalise(path), ip: ip, port: 0, localIP: server)
+            let fields: BootRequest.ProtocolFields =
+                `protocol` == "http"
+                ? .http(method: "GET", headers: [:], query: [:]) : .tftp(mode: "octet", options: [:])
+            let request = BootRequest(
+                path: try TFTPPath.normalise(path), ip: ip, port: 0, localIP: server, fields: fields)
             let content = try await router.answer(request, knownMAC: MACAddress(parsing: mac), knownArch: arch)
             switch content {
             case .bytes(let bytes):
@@ -45,8 +52,6 @@ struct RenderCommand: AsyncParsableCommand {
         } catch let refusal as BootRefusal {
             let error = refusal.tftp
             throw CommandFailure("\(path): the client would get ERROR \(error.code.rawValue) (\(error.message))")
-        } catch let refusal as TFTPRefusal {
-            throw CommandFailure("\(path): the client would get ERROR \(refusal.code.rawValue) (\(refusal.message))")
         }
     }
 }

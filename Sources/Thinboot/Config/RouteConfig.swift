@@ -6,6 +6,13 @@ public struct RouteConfig: Sendable, Equatable {
     public let script: String
     /// `path`, parsed.
     public let pattern: RoutePattern
+    /// The protocols this route answers (`protocols = ["http"]`); nil means every protocol.
+    public let protocols: Set<String>?
+
+    /// Whether the route answers requests of `protocol` (`tftp`, `http`).
+    public func serves(_ protocol: String) -> Bool {
+        protocols?.contains(`protocol`) ?? true
+    }
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         path = try table.requiredString("path")
@@ -14,6 +21,14 @@ public struct RouteConfig: Sendable, Equatable {
             pattern = try RoutePattern(path)
         } catch {
             throw table.error("path", "\"\(path)\" \(error.problem)")
+        }
+        if let names = try table.stringArray("protocols") {
+            for (index, name) in names.enumerated() where name != "tftp" && name != "http" {
+                throw table.error("protocols[\(index)]", "\"\(name)\" is not a protocol: write \"tftp\" or \"http\"")
+            }
+            protocols = Set(names)
+        } else {
+            protocols = nil
         }
         try table.finish()
     }

@@ -11,6 +11,8 @@ public struct ThinbootConfig: Sendable {
     public let tftp: TFTPSection?
     /// `[nbd]`, or nil when this config declares no NBD exports.
     public let nbd: NBDSection?
+    /// `[http]`, or nil when this config runs no HTTP server (it serves the `[tftp]` root and routes).
+    public let http: HTTPSection?
 
     /// Reads and checks `path`. Every error names the file, the key and the problem.
     public static func load(path: String) throws(ConfigError) -> ThinbootConfig {
@@ -44,11 +46,17 @@ public struct ThinbootConfig: Sendable {
         let nbd = try root.table("nbd").map { table throws(ConfigError) in
             try NBDSection(table, paths: paths)
         }
+        let http = try root.table("http").map { table throws(ConfigError) in try HTTPSection(table) }
         try root.finish()
         if tftp == nil && nbd == nil {
             throw ConfigError(file: file, key: nil, problem: "nothing to serve: add a [tftp] or an [nbd] section")
         }
-        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd)
+        if http != nil && tftp == nil {
+            throw ConfigError(
+                file: file, key: "http",
+                problem: "HTTP serves the [tftp] root and routes: add a [tftp] section with `root`")
+        }
+        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd, http: http)
     }
 }
 

@@ -4,7 +4,8 @@ import Synchronization
 
 /// Generated files by protocol, client IP and path for a few seconds, so a retry or a `tsize` probe followed by the
 /// real transfer gets the very same bytes even when the script's answer depends on time or changing data. The
-/// protocol is part of the key: a script may answer TFTP and HTTP differently for the same path.
+/// protocol is part of the key (a script may answer TFTP and HTTP differently for the same path), and so is HTTP's
+/// query.
 ///
 /// Bounded in entries and in bytes: past either bound the entry stored longest ago goes first (O(1), so a burst
 /// of distinct clients costs the same per request however full the cache is), and expired entries go at the next
@@ -14,11 +15,14 @@ final class GeneratedContentCache: Sendable {
         let protocolName: String
         let ip: String
         let path: String
+        /// HTTP's query: `?mac=` variants of one path are different answers, and HEAD and GET agree.
+        let query: [String: String]
 
         init(_ request: BootRequest) {
             protocolName = request.fields.name
             ip = request.ip
             path = request.path
+            if case .http(_, _, let query) = request.fields { self.query = query } else { query = [:] }
         }
     }
 

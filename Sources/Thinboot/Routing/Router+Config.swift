@@ -9,6 +9,7 @@ extension Router {
         let root = try StaticRoot(path: tftp.root)
         let host = ThinbootScriptHost(
             root: root.directory, dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd,
+            http: config.http,
             logger: logger)
         let pool = ScriptPool(
             host: host, limits: tftp.scripts.limits, workers: tftp.scripts.workers, logger: logger)

@@ -54,7 +54,7 @@ public final class Router: Sendable {
         if let loaderArch = arch.arch(forLoaderPath: request.path) {
             clients.remember(arch: loaderArch, for: request.ip)
         }
-        guard let (route, match) = firstRoute(for: request.path) else {
+        guard let (route, match) = firstRoute(for: request.path, protocol: request.fields.name) else {
             return .content(try staticContent(at: request.path))
         }
         if let cached = generated.content(for: request) { return .content(cached) }
@@ -97,9 +97,9 @@ public final class Router: Sendable {
         return try result.get()
     }
 
-    /// The first route matching `path`, with its captures.
-    public func firstRoute(for path: String) -> (RouteConfig, RouteMatch)? {
-        for route in routes {
+    /// The first route for `protocol` (`tftp`, `http`) matching `path`, with its captures.
+    public func firstRoute(for path: String, protocol: String) -> (RouteConfig, RouteMatch)? {
+        for route in routes where route.serves(`protocol`) {
             if let match = route.pattern.match(path) { return (route, match) }
         }
         return nil

@@ -11,16 +11,22 @@ public final class ThinbootScriptHost: ScriptHost {
     /// `thinboot.data` paths are relative to this (the config file's folder).
     let dataRoot: ConfinedDirectory
     let nbd: NBDSection?
+    /// `thinboot.url` builds URLs on this server's listener (or `advertise`).
+    let http: HTTPSection?
     let logger: Logger
     private let dataFiles = DataFileCache()
 
     /// Largest file `thinboot.read` returns; bigger files should be streamed with `thinboot.file`.
     static let maximumReadBytes = 16 << 20
 
-    public init(root: ConfinedDirectory, dataRoot: ConfinedDirectory, nbd: NBDSection?, logger: Logger) {
+    public init(
+        root: ConfinedDirectory, dataRoot: ConfinedDirectory, nbd: NBDSection?, http: HTTPSection? = nil,
+        logger: Logger
+    ) {
         self.root = root
         self.dataRoot = dataRoot
         self.nbd = nbd
+        self.http = http
         self.logger = logger
     }
 
@@ -94,6 +100,39 @@ public final class ThinbootScriptHost: ScriptHost {
             case .error: .error
             }
         logger.log(level: level, "\(message)", metadata: ["script": "\(call.script)"])
+    }
+
+    /// `advertise`, else `http://ADDRESS:PORT` with the address the client reached this server on and the first
+    /// `[http] listen` port; then the normalised path, percent-encoded.
+    public func url(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String {
+        guard let http else { throw ScriptHostError("no HTTP server: add an [http] section") }
+        let relative = try normalise(path)
+        let base: String
+        if let advertise = http.advertise {
+            base = advertise
+        } else {
+            let listen = http.listen.first
+            var host = call.serverAddress ?? listen?.host ?? "127.0.0.1"
+            if host == "0.0.0.0" || host == "::" { host = "127.0.0.1" }
+            base = "http://\(host.contains(":") ? "[\(host)]" : host):\(listen?.port ?? 8080)"
+        }
+        return base + "/" + Self.percentEncoded(relative)
+    }
+
+    /// Every byte but unreserved characters and `/` as `%XX` (RFC 3986 §2.3).
+    static func percentEncoded(_ path: String) -> String {
+        var text = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"), UInt8(ascii: "/"):
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                text += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return text
     }
 
     /// The same rules as a TFTP request path: relative, no `..`, no control characters.

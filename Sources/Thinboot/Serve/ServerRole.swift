@@ -2,5 +2,6 @@
 /// and an NBD host.
 public enum ServerRole: String, CaseIterable, Sendable {
     case tftp
+    case http
     case nbd
 }

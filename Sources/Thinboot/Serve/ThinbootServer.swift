@@ -21,8 +21,12 @@ public struct ThinbootServer: Sendable {
         // Trapped before any server binds: a SIGHUP sent as soon as a port answers must not kill the process.
         let reloads = await UnixSignalsSequence(trapping: .sighup)
         var services: [any Service] = []
+        let router = try makeSharedRouter()
         if roles.contains(.tftp), let tftp = config.tftp {
-            services.append(contentsOf: try makeTFTPServices(tftp))
+            services.append(contentsOf: try makeTFTPServices(tftp, router: router))
+        }
+        if roles.contains(.http), let http = config.http, let tftp = config.tftp {
+            services.append(contentsOf: try makeHTTPServices(http, tftp: tftp, router: router))
         }
         var nbd: NBDService?
         if roles.contains(.nbd), let section = config.nbd {

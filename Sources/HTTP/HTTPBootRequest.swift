@@ -1,0 +1,31 @@
+import NIOCore
+
+/// A request as a boot provider sees it: the method, the path already percent-decoded and normalised (relative to
+/// the root, `/` separators, no `.`/`..` or empty components), the decoded query, and the headers with lowercased
+/// names.
+public struct HTTPBootRequest: Sendable {
+    /// `GET` or `HEAD`; nothing else reaches a provider.
+    public var method: String
+    /// The normalised path relative to the root (see ``HTTPPath``).
+    public var path: String
+    /// The decoded query parameters; the first of repeated names wins.
+    public var query: [String: String]
+    /// The headers, names lowercased; repeated headers joined with `, `.
+    public var headers: [String: String]
+    /// The client's address and port.
+    public var client: SocketAddress
+    /// The server address the client connected to, for URLs that this client can reach.
+    public var local: SocketAddress
+
+    public init(
+        method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
+        client: SocketAddress, local: SocketAddress
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.client = client
+        self.local = local
+    }
+}
