@@ -144,7 +144,7 @@ public final class StaticRoot: TFTPContentProvider {
     }
 
     private static func refusal(_ reason: String) -> TFTPRefusal {
-        TFTPRefusal(code: .accessViolation, message: "Access violation: \(reason)", outcome: "refused")
+        TFTPRefusal(code: .accessViolation, message: "Access violation: \(reason)", outcome: .refused)
     }
 
     private static func refusal(errno error: CInt) -> TFTPRefusal {
@@ -152,7 +152,7 @@ public final class StaticRoot: TFTPContentProvider {
         case ENOENT, ENOTDIR, ENAMETOOLONG: .notFound
         case EACCES, EPERM: refusal("permission denied")
         case ELOOP: refusal("symlink refused")
-        default: TFTPRefusal(code: .notDefined, message: "Server error", outcome: "server error")
+        default: TFTPRefusal(code: .notDefined, message: "Server error", outcome: .serverError)
         }
     }
 }

@@ -90,17 +90,17 @@ public struct TFTPRefusal: Error, Sendable {
     public let code: TFTPErrorCode
     /// Sent to the client in the ERROR packet: short, no internals.
     public let message: String
-    /// For the transfer's log line (`not found`, `refused`, `script error`, …).
-    public let outcome: String
+    /// For the request's log line.
+    public let outcome: TransferOutcome
 
-    public init(code: TFTPErrorCode, message: String, outcome: String) {
+    public init(code: TFTPErrorCode, message: String, outcome: TransferOutcome) {
         self.code = code
         self.message = message
         self.outcome = outcome
     }
 
     /// ERROR 1, logged as `not found`.
-    public static let notFound = TFTPRefusal(code: .fileNotFound, message: "File not found", outcome: "not found")
+    public static let notFound = TFTPRefusal(code: .fileNotFound, message: "File not found", outcome: .notFound)
 }
 
 /// RFC 1350 and RFC 2347 error codes.

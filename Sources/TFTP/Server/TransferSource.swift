@@ -135,7 +135,7 @@ enum TransferSource: Sendable {
     private static func readAll(_ file: OpenedFile) throws(TFTPRefusal) -> [UInt8] {
         let bytes = file.readAll()
         guard bytes.count == file.size else {
-            throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
+            throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: .serverError)
         }
         return bytes
     }

@@ -86,7 +86,7 @@ public final class Router: TFTPContentProvider {
                     "reason": "\(error.reason)", "kind": "\(error.kind.rawValue)", "tftp.peer": "\(request.ip)",
                     "tftp.path": "\(request.path)",
                 ])
-            throw TFTPRefusal(code: .notDefined, message: "Script error", outcome: "script error")
+            throw TFTPRefusal(code: .notDefined, message: "Script error", outcome: .scriptError)
         }
         switch output {
         case .bytes(let bytes):

@@ -54,7 +54,9 @@ extension TFTPSection {
     func serverConfiguration() throws -> TFTPServerConfiguration {
         TFTPServerConfiguration(
             listen: try listen.map { try SocketAddress.makeAddressResolvingHost($0.host, port: $0.port) },
-            maxBlockSize: maxBlockSize, maxWindowSize: maxWindowSize, timeout: timeout, retries: retries,
-            maxTransfers: maxTransfers, maxTransfersPerClient: maxTransfersPerClient)
+            maxBlockSize: maxBlockSize, maxWindowSize: maxWindowSize, timeout: timeout, maxTimeout: maxTimeout,
+            retries: retries, maxTransfers: maxTransfers, maxTransfersPerClient: maxTransfersPerClient,
+            maxHalfOpen: maxHalfOpen, maxHalfOpenPerClient: maxHalfOpenPerClient,
+            newTransfersPerSecond: newTransfersPerSecond)
     }
 }
