@@ -7,7 +7,7 @@ import TestSupport
 enum RawTFTPClient {
     /// One datagram the server sent, decoded.
     struct Packet: Decodable, Sendable {
-        /// `DATA`, `ERROR`, `OACK` or `other`.
+        /// `DATA`, `ERROR`, `OACK`, `other`, or `none` when nothing came within the wait.
         var op: String
         var block: Int?
         /// DATA payload length.
@@ -31,7 +31,7 @@ enum RawTFTPClient {
         var bytes: Int
     }
 
-    /// Two requests while the first one's transfer is still waiting for its ACK 0.
+    /// Two requests while the first one's transfer is still waiting for its ACK 1.
     struct Busy: Decodable, Sendable {
         /// The answer to the first request (an OACK: its transfer is in flight).
         var held: Packet
@@ -41,9 +41,36 @@ enum RawTFTPClient {
         var afterRelease: Packet
     }
 
-    /// Sends `datagram` to the listener from a fresh port and returns the first answer.
-    static func send(_ datagram: [UInt8], host: String, port: Int) async throws -> Packet {
-        try await run(["kind": "send", "host": host, "port": port, "datagram": hex(datagram)])
+    /// Sends `datagram` to the listener from a fresh port (of `source`, when given) and returns the first answer,
+    /// `none` if nothing came within `wait` seconds.
+    static func send(
+        _ datagram: [UInt8], host: String, port: Int, source: String? = nil, wait: Double = 10
+    ) async throws -> Packet {
+        var plan: [String: Any] = [
+            "kind": "send", "host": host, "port": port, "datagram": hex(datagram), "wait": wait,
+        ]
+        if let source { plan["source"] = source }
+        return try await run(plan)
+    }
+
+    /// What a read whose RRQ was sent several times from one port saw.
+    struct Retransmitted: Decodable, Sendable {
+        /// The file as received (hex), from the first port that answered.
+        var data: String
+        /// Every server port that sent this client anything: one transfer answers from one port.
+        var ports: [Int]
+    }
+
+    /// Sends the RRQ for `name` `copies` times from one port, `interval` seconds apart (a client retransmitting
+    /// while the server is slow), then reads it from the first port that answers, and keeps listening `linger`
+    /// seconds after the end for any second transfer.
+    static func retransmitted(
+        _ name: String, copies: Int, interval: Double, linger: Double, host: String, port: Int
+    ) async throws -> Retransmitted {
+        try await run([
+            "kind": "retransmitted", "host": host, "port": port, "name": name, "copies": copies, "interval": interval,
+            "linger": linger,
+        ])
     }
 
     /// Reads `name` in octet mode with `options`, acknowledging every block in lockstep, and optionally holds back
@@ -58,7 +85,8 @@ enum RawTFTPClient {
         return try await run(plan)
     }
 
-    /// Starts a read of `name` from `holderSource` and leaves it waiting for ACK 0, then asks for `name` again from
+    /// Starts a read of `name` from `holderSource`, acknowledges the OACK and leaves DATA 1 waiting for its ACK, then
+    /// asks for `name` again from
     /// `otherSource`; finally aborts the first read and asks again.
     static func busy(
         _ name: String, host: String, port: Int, holderSource: String, otherSource: String
@@ -94,7 +122,7 @@ enum RawTFTPClient {
     }
 
     /// Every wait is bounded by a socket timeout; the busy plan asks again at most 50 times, because nothing tells a
-    /// client when the server has freed the aborted transfer's slot.
+    /// client when the server has freed the aborted transfer's slot (past a limit it does not answer).
     private static let script = #"""
         import json, socket, struct, sys, time
 
@@ -125,19 +153,61 @@ enum RawTFTPClient {
         server = (plan["host"], plan["port"])
         family = socket.AF_INET6 if ":" in plan["host"] else socket.AF_INET
 
-        def udp(source=None):
+        def udp(source=None, wait=10):
             s = socket.socket(family, socket.SOCK_DGRAM)
-            s.settimeout(10)
+            s.settimeout(wait)
             if source:
                 s.bind((source, 0))
             return s
 
         result = {}
+        def answer(s):
+            try:
+                packet, peer = s.recvfrom(70000)
+            except socket.timeout:
+                return {"op": "none"}, None
+            return describe(packet), peer
+
         if plan["kind"] == "send":
-            s = udp()
+            s = udp(plan.get("source"), plan.get("wait", 10))
             s.sendto(bytes.fromhex(plan["datagram"]), server)
-            packet, peer = s.recvfrom(70000)
-            result = describe(packet, peer[1] == server[1])
+            try:
+                packet, peer = s.recvfrom(70000)
+                result = describe(packet, peer[1] == server[1])
+            except socket.timeout:
+                result = {"op": "none"}
+        elif plan["kind"] == "retransmitted":
+            s = udp(wait=10)
+            rrq = request(plan["name"], [])
+            for copy in range(plan["copies"]):
+                if copy:
+                    time.sleep(plan["interval"])
+                s.sendto(rrq, server)
+            data, ports, expected, transfer = bytearray(), [], 1, None
+            while True:
+                packet, peer = s.recvfrom(70000)
+                if peer[1] not in ports:
+                    ports.append(peer[1])
+                transfer = transfer or peer
+                d = describe(packet)
+                if peer != transfer or d["op"] != "DATA":
+                    continue
+                if d["block"] == expected & 0xFFFF:
+                    data += packet[4:]
+                    expected += 1
+                s.sendto(struct.pack("!HH", 4, d["block"]), peer)
+                if d["length"] < 512:
+                    break
+            s.settimeout(plan["linger"])
+            end = time.time() + plan["linger"]
+            while time.time() < end:
+                try:
+                    packet, peer = s.recvfrom(70000)
+                except socket.timeout:
+                    break
+                if peer[1] not in ports:
+                    ports.append(peer[1])
+            result = {"data": data.hex(), "ports": ports}
         elif plan["kind"] == "fetch":
             s = udp()
             s.sendto(request(plan["name"], plan["options"]), server)
@@ -169,23 +239,25 @@ enum RawTFTPClient {
             holder.sendto(request(plan["name"], [("blksize", "512")]), server)
             packet, holderPeer = holder.recvfrom(70000)
             result["held"] = describe(packet)
-            other = udp(plan["otherSource"])
+            # ACK 0 makes the holder's transfer established (a half-open one could be displaced); DATA 1 then
+            # waits for its ACK.
+            holder.sendto(struct.pack("!HH", 4, 0), holderPeer)
+            holder.recvfrom(70000)
+            # Past a limit the server stays silent: a second is plenty on loopback.
+            other = udp(plan["otherSource"], 1)
             other.sendto(request(plan["name"], []), server)
-            packet, otherPeer = other.recvfrom(70000)
-            result["other"] = describe(packet)
-            if result["other"]["op"] != "ERROR":
+            result["other"], otherPeer = answer(other)
+            if otherPeer and result["other"]["op"] != "ERROR":
                 other.sendto(struct.pack("!HH", 5, 0) + b"done\0", otherPeer)
             holder.sendto(struct.pack("!HH", 5, 0) + b"done\0", holderPeer)
             for attempt in range(50):
-                again = udp(plan["otherSource"])
+                again = udp(plan["otherSource"], 0.2)
                 again.sendto(request(plan["name"], []), server)
-                packet, peer = again.recvfrom(70000)
-                answer = describe(packet)
-                if answer.get("message") != "server busy":
+                reply, peer = answer(again)
+                if peer:
                     again.sendto(struct.pack("!HH", 5, 0) + b"done\0", peer)
                     break
-                time.sleep(0.05)
-            result["afterRelease"] = answer
+            result["afterRelease"] = reply
         print(json.dumps(result))
         """#
 }

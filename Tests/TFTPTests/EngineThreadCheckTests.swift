@@ -10,10 +10,11 @@ import Testing
     static func engine() throws -> TransferEngine {
         let launcher = TransferLauncher(
             configuration: TFTPServerConfiguration(listen: []), provider: try StaticRoot(path: "/"),
-            logger: Logger(label: "thinboot.test"), transfers: TransferRegistry(total: 1, perClient: 1))
+            logger: Logger(label: "thinboot.test"),
+            transfers: TransferRegistry(limits: TFTPServerConfiguration(listen: []).admissionLimits))
         return try TransferEngine(
             listening: ListeningSockets(descriptors: [], addresses: [], holders: 1),
-            dispatcher: RequestDispatcher(launcher: launcher), logger: Logger(label: "thinboot.test"))
+            launcher: launcher, logger: Logger(label: "thinboot.test"))
     }
 
     #if DEBUG

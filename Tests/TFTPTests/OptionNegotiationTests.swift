@@ -48,6 +48,21 @@ struct OptionNegotiationTests {
         #expect(result.timeout == timeout)
     }
 
+    /// A `timeout` above `max_timeout` is left out of the OACK (an echo must be exact) and the server's own applies;
+    /// one at the cap is echoed.
+    @Test func aTimeoutAboveTheCapIsDeclined() throws {
+        let capped = TFTPOptionNegotiation.Limits(defaultTimeout: 1, maxTimeout: 5)
+        let declined = try negotiate([("blksize", "1408"), ("timeout", "255")], limits: capped)
+        #expect(declined.acknowledged == [TFTPOption("blksize", "1408")])
+        #expect(declined.timeout == 1)
+        let alone = try negotiate([("timeout", "6")], limits: capped)
+        #expect(alone.acknowledged.isEmpty)
+        #expect(alone.timeout == 1)
+        let atCap = try negotiate([("timeout", "5")], limits: capped)
+        #expect(atCap.acknowledged == [TFTPOption("timeout", "5")])
+        #expect(atCap.timeout == 5)
+    }
+
     @Test func configuredCapsApply() throws {
         let capped = TFTPOptionNegotiation.Limits(maxBlockSize: 1468, maxWindowSize: 4, defaultTimeout: 1)
         let result = try negotiate([("blksize", "8192"), ("windowsize", "16")], limits: capped)

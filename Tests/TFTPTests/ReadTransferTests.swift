@@ -134,6 +134,84 @@ struct ReadTransferTests {
         #expect(machine.timerFired(now: clock.now) == .sendBlocks(2...2, timeoutAt: deadline(clock)))
     }
 
+    private func backingOff(
+        size: Int, retries: Int, optionAck: Bool = false, halfOpenResends: Int? = nil
+    ) -> Transfer {
+        Transfer(
+            configuration: .init(
+                size: size, blockSize: 512, windowSize: 1, timeout: .seconds(1), retries: retries,
+                sendsOptionAck: optionAck, optionAckAnswersTransferSize: false, backoffCeiling: .seconds(30),
+                halfOpenResends: halfOpenResends))
+    }
+
+    /// Resends back off as tftp-hpa's: after 1, 2, 4, 8 s (at 1, 3, 7, 15 s), up to the ceiling; an ACK starts the
+    /// waits again from `timeout`.
+    @Test func resendsBackOffExponentiallyAndProgressResetsTheWait() {
+        var clock = ManualClock()
+        var machine = backingOff(size: 5000, retries: 7)
+        var resentAt: [Duration] = []
+        guard case .sendBlocks(_, var due) = machine.start(now: clock.now) else {
+            Issue.record("no first block")
+            return
+        }
+        for _ in 0..<7 {
+            clock.now = due
+            guard case .sendBlocks(1...1, let next) = machine.timerFired(now: clock.now) else {
+                Issue.record("expected a resend of block 1")
+                return
+            }
+            resentAt.append(clock.now.offset)
+            due = next
+        }
+        #expect(resentAt == [1, 3, 7, 15, 31, 61, 91].map { Duration.seconds($0) })
+        clock.now = due
+        #expect(machine.timerFired(now: clock.now) == .finish(.timedOut))
+
+        var progressing = backingOff(size: 5000, retries: 7)
+        clock = ManualClock()
+        _ = progressing.start(now: clock.now)
+        clock.advance(by: .seconds(1))
+        #expect(
+            progressing.timerFired(now: clock.now) == .sendBlocks(1...1, timeoutAt: clock.now.advanced(by: .seconds(2)))
+        )
+        #expect(progressing.ackReceived(block: 1, now: clock.now) == .sendBlocks(2...2, timeoutAt: deadline(clock)))
+    }
+
+    /// Until the first ACK a transfer is half-open and gets only its own few resends, OACK or DATA alike; after it
+    /// the full `retries`.
+    @Test func aHalfOpenTransferGivesUpEarly() {
+        for optionAck in [false, true] {
+            var clock = ManualClock()
+            var machine = backingOff(size: 5000, retries: 5, optionAck: optionAck, halfOpenResends: 2)
+            _ = machine.start(now: clock.now)
+            #expect(!machine.isEstablished)
+            var sends = 1
+            for _ in 0..<10 {
+                clock.advance(by: .seconds(1))
+                let action = machine.timerFired(now: clock.now)
+                if action == .finish(.timedOut) { break }
+                if case .sendOptionAck = action { sends += 1 }
+                if case .sendBlocks = action { sends += 1 }
+            }
+            #expect(sends == 3)
+            #expect(clock.now == ManualInstant(offset: .seconds(7)))
+            #expect(machine.isFinished)
+        }
+        var clock = ManualClock()
+        var established = backingOff(size: 5000, retries: 5, halfOpenResends: 2)
+        _ = established.start(now: clock.now)
+        _ = established.ackReceived(block: 1, now: clock.now)
+        #expect(established.isEstablished)
+        var resends = 0
+        for _ in 0..<100 {
+            clock.advance(by: .seconds(1))
+            let action = established.timerFired(now: clock.now)
+            if action == .finish(.timedOut) { break }
+            if case .sendBlocks = action { resends += 1 }
+        }
+        #expect(resends == 5)
+    }
+
     @Test func optionAckRetriesExhaustedTimesOut() {
         var clock = ManualClock()
         var machine = transfer(size: 10, retries: 1, optionAck: true)

@@ -4,7 +4,8 @@
 /// Rules (RFC 2347, 2348, 2349, 7440 and DESIGN.md):
 /// - Only requested options are answered, in the client's order; unknown options are ignored.
 /// - `blksize` 8...65464: granted as the request capped by the configured maximum and by the path MTU.
-/// - `timeout` 1...255 seconds: echoed unchanged.
+/// - `timeout` 1...255 seconds: echoed unchanged up to the configured `maxTimeout`; above it the option is left out
+///   of the OACK (RFC 2349 lets a server decline it: an echo must be exact) and the server's own timeout applies.
 /// - `tsize`: answered with the exact size of what will be sent (after netascii conversion); declined for empty
 ///   content, which curl cannot take.
 /// - `windowsize` 1...65535: granted as the request capped by the configured maximum.
@@ -20,12 +21,18 @@ public struct TFTPOptionNegotiation: Sendable, Hashable {
         public var maxWindowSize: Int
         /// Seconds between retransmissions when the client did not ask for `timeout`.
         public var defaultTimeout: Int
+        /// The largest `timeout` accepted (`max_timeout`); a larger one is declined.
+        public var maxTimeout: Int
 
-        /// Caps as `[tftp]` sets them (defaults are its defaults).
-        public init(maxBlockSize: Int = 65464, maxWindowSize: Int = 64, defaultTimeout: Int = 1) {
+        /// Caps as `[tftp]` sets them (defaults are its defaults; `maxTimeout` defaults to RFC 2349's 255, no cap).
+        public init(
+            maxBlockSize: Int = 65464, maxWindowSize: Int = 64, defaultTimeout: Int = 1,
+            maxTimeout: Int = TFTPOptionNegotiation.timeoutRange.upperBound
+        ) {
             self.maxBlockSize = maxBlockSize
             self.maxWindowSize = maxWindowSize
             self.defaultTimeout = defaultTimeout
+            self.maxTimeout = maxTimeout
         }
     }
 
@@ -73,6 +80,8 @@ public struct TFTPOptionNegotiation: Sendable, Hashable {
                 guard asked <= Self.timeoutRange.upperBound else {
                     throw TFTPOptionError(option: option, expected: Self.timeoutRange)
                 }
+                // A client that may stay silent for minutes holds its slot for minutes: decline, keep ours.
+                guard asked <= limits.maxTimeout else { continue }
                 timeout = asked
                 acknowledged.append(TFTPOption(option.name, String(asked)))
             case TFTPOption.transferSize:
@@ -137,6 +146,6 @@ public struct TFTPOptionError: Error, Sendable, Hashable, CustomStringConvertibl
 
     /// The refusal the server sends for it: ERROR 8 (RFC 2347).
     public var refusal: TFTPRefusal {
-        TFTPRefusal(code: .optionNegotiationFailed, message: description, outcome: "refused")
+        TFTPRefusal(code: .optionNegotiationFailed, message: description, outcome: .refused)
     }
 }

@@ -49,6 +49,6 @@ public enum TFTPPath {
     }
 
     private static func refusal(_ message: String) -> TFTPRefusal {
-        TFTPRefusal(code: .accessViolation, message: "Access violation: \(message)", outcome: "refused")
+        TFTPRefusal(code: .accessViolation, message: "Access violation: \(message)", outcome: .refused)
     }
 }

@@ -8,6 +8,10 @@
 /// - A duplicate ACK never triggers a retransmission (the Sorcerer's Apprentice bug): only a timeout does.
 /// - Blocks are counted from 1 without bound; on the wire the number wraps past 65535 to 0 (see ``blockNumber(of:)``).
 /// - After `retries` timeouts in a row without progress the transfer ends as timed out.
+/// - Resends back off: each wait without progress is twice the one before (1, 2, 4, 8 s from a 1 s `timeout`, so
+///   resends at 1, 3, 7, 15 s as tftp-hpa), up to `backoffCeiling`; progress starts again from `timeout`.
+/// - Until the client's first ACK the transfer is half-open (like a TCP SYN): its peer has not shown it receives
+///   (the RRQ may be spoofed), so it gets only `halfOpenResends` resends.
 ///
 /// Blocks are identified by their absolute index (1-based); block `i` holds bytes `byteRange(ofBlock: i)`. The last
 /// block is shorter than `blockSize` (empty when the size is a multiple of it).
@@ -28,11 +32,16 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         public var sendsOptionAck: Bool
         /// Whether that OACK answers `tsize`: an ERROR instead of ACK 0 is then a size probe, not a failure.
         public var optionAckAnswersTransferSize: Bool
+        /// The longest wait between resends as they back off; nil: every wait is `timeout` (no backoff).
+        public var backoffCeiling: Instant.Duration?
+        /// Resends before the client's first ACK; nil: `retries`.
+        public var halfOpenResends: Int?
 
         /// The parameters of one transfer, usually from a ``TFTPOptionNegotiation``.
         public init(
             size: Int, blockSize: Int, windowSize: Int, timeout: Instant.Duration, retries: Int,
-            sendsOptionAck: Bool, optionAckAnswersTransferSize: Bool
+            sendsOptionAck: Bool, optionAckAnswersTransferSize: Bool, backoffCeiling: Instant.Duration? = nil,
+            halfOpenResends: Int? = nil
         ) {
             self.size = size
             self.blockSize = blockSize
@@ -41,6 +50,8 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
             self.retries = retries
             self.sendsOptionAck = sendsOptionAck
             self.optionAckAnswersTransferSize = optionAckAnswersTransferSize
+            self.backoffCeiling = backoffCeiling
+            self.halfOpenResends = halfOpenResends
         }
     }
 
@@ -55,7 +66,7 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         /// Nothing to do (a duplicate or stale ACK, a timer after the end).
         case doNothing
         /// The transfer is over; release its socket.
-        case finish(TFTPTransferOutcome)
+        case finish(TransferOutcome)
     }
 
     /// Counters for the transfer's log line.
@@ -82,6 +93,8 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
     public let blockCount: Int
     /// Counters so far.
     public private(set) var statistics = Statistics()
+    /// Whether the client has acknowledged anything; until then the transfer is half-open.
+    public private(set) var isEstablished = false
     private var state = State.idle
 
     /// A transfer not yet started: call ``start(now:)``.
@@ -110,7 +123,7 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
     public mutating func start(now: Instant) -> Action {
         guard case .idle = state else { return .doNothing }
         if configuration.sendsOptionAck {
-            let deadline = now.advanced(by: configuration.timeout)
+            let deadline = now.advanced(by: wait(afterResends: 0))
             state = .awaitingOptionAck(deadline: deadline, attempts: 0)
             return .sendOptionAck(timeoutAt: deadline)
         }
@@ -122,6 +135,7 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         switch state {
         case .awaitingOptionAck:
             guard block == 0 else { return .doNothing }
+            isEstablished = true
             return sendWindow(from: 1, previouslySentThrough: 0, attempts: 0, now: now)
         case .sending(let windowStart, let sentThrough, _, _):
             // Map the 16-bit number onto the in-flight range; a window never exceeds 65535 blocks, so the mapping
@@ -133,6 +147,7 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
                 // sent: stale or bogus.
                 return .doNothing
             }
+            isEstablished = true
             statistics.bytesAcknowledged = min(acknowledged * configuration.blockSize, configuration.size)
             if acknowledged == blockCount {
                 state = .finished
@@ -163,17 +178,17 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         switch state {
         case .awaitingOptionAck(let deadline, let attempts):
             guard now >= deadline else { return .scheduleTimeout(at: deadline) }
-            guard attempts < configuration.retries else {
+            guard attempts < retryLimit else {
                 state = .finished
                 return .finish(.timedOut)
             }
-            let next = now.advanced(by: configuration.timeout)
+            let next = now.advanced(by: wait(afterResends: attempts + 1))
             state = .awaitingOptionAck(deadline: next, attempts: attempts + 1)
             statistics.retransmissions += 1
             return .sendOptionAck(timeoutAt: next)
         case .sending(let windowStart, let sentThrough, let deadline, let attempts):
             guard now >= deadline else { return .scheduleTimeout(at: deadline) }
-            guard attempts < configuration.retries else {
+            guard attempts < retryLimit else {
                 state = .finished
                 return .finish(.timedOut)
             }
@@ -184,6 +199,20 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         }
     }
 
+    /// Resends allowed in a row: fewer while half-open.
+    private var retryLimit: Int {
+        isEstablished ? configuration.retries : min(configuration.retries, configuration.halfOpenResends ?? .max)
+    }
+
+    /// How long to wait for an ACK after `resends` sends in a row without progress: doubling from `timeout`.
+    private func wait(afterResends resends: Int) -> Instant.Duration {
+        guard let ceiling = configuration.backoffCeiling else { return configuration.timeout }
+        var wait = configuration.timeout
+        // Doubling stops at the ceiling, so a high `retries` never overflows the duration.
+        for _ in 0..<resends where wait < ceiling { wait = wait * 2 }
+        return min(wait, max(ceiling, configuration.timeout))
+    }
+
     private mutating func sendWindow(from first: Int, previouslySentThrough: Int, attempts: Int, now: Instant)
         -> Action
     {
@@ -191,23 +220,9 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         let resent = max(0, min(last, previouslySentThrough) - first + 1)
         statistics.retransmissions += resent
         statistics.blocksSent += (last - first + 1) - resent
-        let deadline = now.advanced(by: configuration.timeout)
+        let deadline = now.advanced(by: wait(afterResends: attempts))
         state = .sending(
             windowStart: first, sentThrough: max(last, previouslySentThrough), deadline: deadline, attempts: attempts)
         return .sendBlocks(first...last, timeoutAt: deadline)
     }
-}
-
-/// How a transfer ended, as its log line records it.
-public enum TFTPTransferOutcome: String, Sendable, Hashable, CustomStringConvertible {
-    /// Every block acknowledged.
-    case ok
-    /// The client sent an ERROR during the transfer.
-    case clientAborted = "client aborted"
-    /// The client asked for `tsize`, read the OACK and ended with an ERROR: it only wanted the size.
-    case probe
-    /// The client stopped answering.
-    case timedOut = "timed out"
-
-    public var description: String { rawValue }
 }

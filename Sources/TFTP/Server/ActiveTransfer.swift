@@ -35,13 +35,20 @@ final class ActiveTransfer {
     var datagramStride: Int { TransferSource.headerSize + machine.configuration.blockSize }
     /// The message of the client's ERROR, for the log line.
     var peerMessage: String?
+    /// Runs at the client's first ACK: the transfer is no longer half-open; false when its slot was displaced.
+    let onEstablished: () -> Bool
+    /// Whether a half-open transfer's slot went to a newer request (asked at its timers).
+    let isDisplaced: () -> Bool
+    /// Whether ``onEstablished`` accepted the first ACK.
+    var established = false
     private let onEnd: (TransferEnd) -> Void
     private var ended = false
 
     init(
         descriptor: CInt, local: SocketAddress, serial: UInt64, machine: Machine, client: SocketAddress,
         source: TransferSource,
-        optionAck: ByteBuffer?, onEnd: @escaping (TransferEnd) -> Void
+        optionAck: ByteBuffer?, onEstablished: @escaping () -> Bool = { true },
+        isDisplaced: @escaping () -> Bool = { false }, onEnd: @escaping (TransferEnd) -> Void
     ) {
         self.descriptor = descriptor
         self.local = local
@@ -59,14 +66,19 @@ final class ActiveTransfer {
             readAhead = nil
         }
         self.optionAck = optionAck
+        self.onEstablished = onEstablished
+        self.isDisplaced = isDisplaced
         self.onEnd = onEnd
     }
 
     /// Reports the end, once. The socket is the engine's to close or keep as a spare.
-    func end(outcome: String, message: String?) {
+    func end(outcome: TransferOutcome, message: String?) {
         guard !ended else { return }
         ended = true
-        onEnd(TransferEnd(outcome: outcome, statistics: machine.statistics, message: message))
+        onEnd(
+            TransferEnd(
+                outcome: outcome, statistics: machine.statistics, message: message,
+                established: established))
     }
 
     /// Sends one datagram to the client; false when the socket's send buffer is full (the caller waits until it

@@ -18,10 +18,10 @@ extension TFTPRefusal {
     public init(_ error: ConfinedDirectoryError) {
         switch error.kind {
         case .notFound: self = .notFound
-        case .unavailable, .failed: self.init(code: .notDefined, message: "Server error", outcome: "server error")
+        case .unavailable, .failed: self.init(code: .notDefined, message: "Server error", outcome: .serverError)
         case .leavesDirectory, .symlinkLeavesDirectory, .tooManySymlinks, .symlinkRefused, .isDirectory,
             .notRegularFile, .permissionDenied:
-            self.init(code: .accessViolation, message: "Access violation: \(error.reason)", outcome: "refused")
+            self.init(code: .accessViolation, message: "Access violation: \(error.reason)", outcome: .refused)
         }
     }
 }

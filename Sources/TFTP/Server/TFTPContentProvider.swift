@@ -46,17 +46,17 @@ public struct TFTPRefusal: Error, Sendable {
     public let code: TFTPErrorCode
     /// Sent to the client in the ERROR packet: short, no internals.
     public let message: String
-    /// For the transfer's log line (`not found`, `refused`, `script error`, …).
-    public let outcome: String
+    /// For the request's log line.
+    public let outcome: TransferOutcome
 
-    public init(code: TFTPErrorCode, message: String, outcome: String) {
+    public init(code: TFTPErrorCode, message: String, outcome: TransferOutcome) {
         self.code = code
         self.message = message
         self.outcome = outcome
     }
 
     /// ERROR 1, logged as `not found`.
-    public static let notFound = TFTPRefusal(code: .fileNotFound, message: "File not found", outcome: "not found")
+    public static let notFound = TFTPRefusal(code: .fileNotFound, message: "File not found", outcome: .notFound)
 }
 
 /// RFC 1350 and RFC 2347 error codes.
@@ -76,7 +76,13 @@ public enum TFTPErrorCode: UInt16, Sendable, Hashable {
 public enum TFTPAnswer: Sendable {
     case content(BootContent)
     /// Runs on the provider's own threads (never the engine's) and calls its completion once, from any thread.
-    case compute(@Sendable (_ completion: @escaping @Sendable (Result<BootContent, TFTPRefusal>) -> Void) -> Void)
+    case compute(Computation)
+
+    /// Work that computes the content and hands it to its completion, once.
+    public typealias Computation =
+        @Sendable (
+            _ completion: @escaping @Sendable (Result<BootContent, TFTPRefusal>) -> Void
+        ) -> Void
 }
 
 /// Answers read requests; the static root is one provider, the Lua router (which falls back to the static root)

@@ -55,18 +55,16 @@ public final class TFTPServer: Sendable {
                 throw TFTPBindError(address: address, error: error.ioError)
             }
         }
-        let transfers = TransferRegistry(
-            total: configuration.maxTransfers, perClient: configuration.maxTransfersPerClient)
-        let dispatcher = RequestDispatcher(
-            launcher: TransferLauncher(
-                configuration: configuration, provider: provider, logger: logger, transfers: transfers))
+        let transfers = TransferRegistry(limits: configuration.admissionLimits)
+        let launcher = TransferLauncher(
+            configuration: configuration, provider: provider, logger: logger, transfers: transfers)
         let count = max(1, engineCount)
         let listening = ListeningSockets(descriptors: descriptors, addresses: addresses, holders: count)
         var engines: [TransferEngine] = []
         var started = 0
         do throws(EngineError) {
             for _ in 0..<count {
-                engines.append(try TransferEngine(listening: listening, dispatcher: dispatcher, logger: logger))
+                engines.append(try TransferEngine(listening: listening, launcher: launcher, logger: logger))
             }
             // Only once every engine exists: none serves a request from a server that then fails to bind.
             for (index, engine) in engines.enumerated() {

@@ -36,7 +36,7 @@ final class TransferEngine: @unchecked Sendable {
     private static let idleBeforeRelease: Duration = .seconds(1)
 
     private let poll: EventPoll
-    private let dispatcher: RequestDispatcher
+    private let launcher: TransferLauncher
     private let logger: Logger
     private let inbox = NIOLockedValueBox<[@Sendable (TransferEngine) -> Void]>([])
     private var running = true
@@ -62,10 +62,10 @@ final class TransferEngine: @unchecked Sendable {
     /// Where a transfer socket's datagrams land: an ACK is 4 bytes, an ERROR at most a block.
     private let receiveBuffer: UnsafeMutableRawBufferPointer
 
-    init(listening: ListeningSockets, dispatcher: RequestDispatcher, logger: Logger) throws(EngineError) {
+    init(listening: ListeningSockets, launcher: TransferLauncher, logger: Logger) throws(EngineError) {
         poll = try EventPoll()
         self.listening = listening
-        self.dispatcher = dispatcher
+        self.launcher = launcher
         self.logger = logger
         for (descriptor, address) in zip(listening.descriptors, listening.addresses) {
             try poll.add(descriptor, exclusive: true)
@@ -174,18 +174,33 @@ final class TransferEngine: @unchecked Sendable {
                 guard let client = SocketAddress(storage: info.peer) else { continue }
                 var local = info.has_local != 0 ? SocketAddress(storage: info.local) ?? bound : bound
                 local.port = 0
-                dispatcher.dispatch(
-                    ByteBuffer(bytes: bytes), client: client, local: local,
-                    interfaceIndex: info.has_local != 0 ? Int(info.interface_index) : nil, engine: self)
+                carryOut(
+                    launcher.decide(
+                        ByteBuffer(bytes: bytes), client: client, local: local,
+                        interfaceIndex: info.has_local != 0 ? Int(info.interface_index) : nil))
             }
             guard count == Self.requestsPerRead else { return }
+        }
+    }
+
+    private func carryOut(_ decision: RequestDecision) {
+        switch decision {
+        case .ignore(let record):
+            if let record { launcher.log(record) }
+        case .refuse(let refusal, let record, let plan):
+            launcher.refuse(refusal, record: record, plan: plan)
+        case .start(let plan, let source):
+            launcher.launch(plan, source, on: self)
+        case .compute(let plan, let computation):
+            launcher.compute(plan, computation, on: self)
         }
     }
 
     /// Starts a transfer on a new socket bound to `local`, port 0; `onEnd` runs on this thread when it ends.
     func begin(
         local: SocketAddress, client: SocketAddress, machine: ActiveTransfer.Machine, source: TransferSource,
-        optionAck: ByteBuffer?, onEnd: @escaping (TransferEnd) -> Void
+        optionAck: ByteBuffer?, onEstablished: @escaping () -> Bool, isDisplaced: @escaping () -> Bool,
+        onEnd: @escaping (TransferEnd) -> Void
     ) {
         let descriptor: CInt
         if let spare = spares.take(for: local, client: client.storage) {
@@ -204,14 +219,14 @@ final class TransferEngine: @unchecked Sendable {
                     throw error
                 }
             } catch {
-                onEnd(TransferEnd(outcome: "server error", statistics: .init(), message: error.description))
+                onEnd(TransferEnd(outcome: .serverError, statistics: .init(), message: error.description))
                 return
             }
         }
         nextSerial += 1
         let transfer = ActiveTransfer(
             descriptor: descriptor, local: local, serial: nextSerial, machine: machine, client: client, source: source,
-            optionAck: optionAck, onEnd: onEnd)
+            optionAck: optionAck, onEstablished: onEstablished, isDisplaced: isDisplaced, onEnd: onEnd)
         transfers[descriptor] = transfer
         perform(transfer.machine.start(now: .now), on: transfer)
     }
@@ -235,13 +250,12 @@ final class TransferEngine: @unchecked Sendable {
         }
         // The common case, an ACK, without building a packet.
         if received == 4, bytes[0] == 0, bytes[1] == UInt8(TFTPOpcode.ack.rawValue) {
-            let block = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
-            perform(transfer.machine.ackReceived(block: block, now: .now), on: transfer)
+            acknowledge(UInt16(bytes[2]) << 8 | UInt16(bytes[3]), on: transfer)
             return
         }
         switch try? TFTPPacket(decoding: ByteBuffer(bytes: bytes)) {
         case .ack(let block):
-            perform(transfer.machine.ackReceived(block: block, now: .now), on: transfer)
+            acknowledge(block, on: transfer)
         case .error(_, let message):
             transfer.peerMessage = message
             perform(transfer.machine.errorReceived(), on: transfer)
@@ -252,6 +266,20 @@ final class TransferEngine: @unchecked Sendable {
             }
         // Anything else from the client is noise; the timer covers a client that lost track.
         }
+    }
+
+    private func acknowledge(_ block: UInt16, on transfer: ActiveTransfer) {
+        let wasHalfOpen = !transfer.machine.isEstablished
+        let action = transfer.machine.ackReceived(block: block, now: .now)
+        // Before the action: it may finish the transfer, and the slot must be released as established.
+        if wasHalfOpen, transfer.machine.isEstablished {
+            guard transfer.onEstablished() else {
+                finish(transfer, outcome: .displaced, message: nil)
+                return
+            }
+            transfer.established = true
+        }
+        perform(action, on: transfer)
     }
 
     private func answerStranger(_ bytes: UnsafeRawBufferPointer, peer: sockaddr_storage, on transfer: ActiveTransfer) {
@@ -276,7 +304,7 @@ final class TransferEngine: @unchecked Sendable {
         case .doNothing:
             break
         case .finish(let outcome):
-            finish(transfer, outcome: outcome.rawValue, message: transfer.peerMessage)
+            finish(transfer, outcome: outcome, message: transfer.peerMessage)
         }
     }
 
@@ -323,7 +351,7 @@ final class TransferEngine: @unchecked Sendable {
         _ = TFTPPacket.error(code: .notDefined, message: message).encoded().withUnsafeReadableBytes {
             transfer.send($0)
         }
-        finish(transfer, outcome: "server error", message: message)
+        finish(transfer, outcome: .serverError, message: message)
     }
 
     // MARK: GSO batching
@@ -402,11 +430,15 @@ final class TransferEngine: @unchecked Sendable {
         while let entry = deadlines.popDue(now: now) {
             guard let transfer = transfers[entry.descriptor], transfer.serial == entry.serial else { continue }
             transfer.timerArmed = false
+            if !transfer.established, transfer.isDisplaced() {
+                finish(transfer, outcome: .displaced, message: nil)
+                continue
+            }
             perform(transfer.machine.timerFired(now: now), on: transfer)
         }
     }
 
-    private func finish(_ transfer: ActiveTransfer, outcome: String, message: String?) {
+    private func finish(_ transfer: ActiveTransfer, outcome: TransferOutcome, message: String?) {
         assertOnEngineThread()
         transfers[transfer.descriptor] = nil
         forgetStall(of: transfer)
@@ -433,7 +465,7 @@ final class TransferEngine: @unchecked Sendable {
         assertOnEngineThread()
         for transfer in transfers.removeAll() {
             _ = close(transfer.descriptor)
-            transfer.end(outcome: "server stopped", message: nil)
+            transfer.end(outcome: .serverStopped, message: nil)
         }
         for descriptor in spares.removeAll() { _ = close(descriptor) }
     }

@@ -1,11 +1,16 @@
-import Files
 import Logging
 import NIOCore
 
-/// Turns a read request into a running transfer: takes a slot, asks the provider, negotiates the options, binds
-/// the transfer's socket on the ``TransferEngine`` that read the request, and writes the one log line when it
-/// ends. Refusals go out as one ERROR from a new port of the address the request was sent to.
+/// Carries out a ``RequestDecision`` for the engine that read the request: computes content off the engine when
+/// it must, negotiates the options, starts the transfer, and writes the one log line when it ends. Refusals go out
+/// as one ERROR from a new port of the address the request was sent to.
 final class TransferLauncher: Sendable {
+    /// Resends a transfer gets before the client's first ACK (at 1 and 3 s with a 1 s `timeout`; given up at 7 s):
+    /// a client that cannot answer within that resends its own request, and a spoofed request costs little.
+    static let halfOpenResends = 2
+    /// The longest wait between resends as they back off.
+    static let longestResendWait = 30
+
     private let configuration: TFTPServerConfiguration
     private let provider: any TFTPContentProvider
     private let logger: Logger
@@ -22,96 +27,64 @@ final class TransferLauncher: Sendable {
         self.transfers = transfers
     }
 
-    /// Starts serving `request`; called on `engine`'s thread, where the transfer then runs.
-    func start(
-        _ request: TFTPRequest, client: SocketAddress, local: SocketAddress, interfaceIndex: Int?,
-        on engine: TransferEngine
-    ) {
-        let slot = client.ipAddress ?? ""
-        var record = TransferRecord(client: client, local: local, outcome: "ok")
-        record.clientIP = slot
-        record.request = request
-        switch transfers.acquire(client: slot) {
-        case .admitted:
-            break
-        case .busy:
-            refuse(TFTPRefusal(code: .notDefined, message: "server busy", outcome: "busy"), record: record)
-            return
-        case .stopping:
-            refuse(
-                TFTPRefusal(code: .notDefined, message: "server stopping", outcome: "server stopped"), record: record)
-            return
-        }
-        let mtu = interfaceIndex.flatMap { interfaces.mtu(interfaceIndex: $0) }
-        do throws(TFTPRefusal) {
-            let path = try TFTPPath.normalise(request.filename)
-            record.path = path
-            let read = TFTPReadRequest(
-                path: path, mode: request.mode, requested: request.options, client: client, local: local)
-            let pending = record
-            switch try provider.answer(for: read) {
-            case .content(let content) where !TransferSource.countsWholeFile(content, mode: request.mode):
-                let source = try TransferSource(content, mode: request.mode)
-                launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
-            case .content(let file):
-                // A file to count whole for its netascii size: off the engine, so its other transfers never wait.
-                Task {
-                    self.launch(
-                        Result { () throws(TFTPRefusal) in try TransferSource(file, mode: request.mode) },
-                        request: request, record: pending, mtu: mtu, slot: slot, on: engine)
-                }
-            case .compute(let job):
-                job { content in
-                    self.launch(
-                        content.flatMap { content in
-                            Result { () throws(TFTPRefusal) in try TransferSource(content, mode: request.mode) }
-                        }, request: request, record: pending, mtu: mtu, slot: slot, on: engine)
-                }
-            }
-        } catch {
-            refuse(error, record: record, slot: slot)
-        }
+    /// Decides on a datagram read from a listening socket; see ``RequestDecision``.
+    func decide(_ datagram: ByteBuffer, client: SocketAddress, local: SocketAddress, interfaceIndex: Int?)
+        -> RequestDecision
+    {
+        RequestDecision.decide(
+            datagram, client: client, local: local, interfaceIndex: interfaceIndex,
+            admit: { transfers.admit($0) },
+            lookUp: { (read) throws(TFTPRefusal) -> TFTPAnswer in try provider.answer(for: read) })
     }
 
-    /// Carries a result computed off the engine back to it: the transfer starts there, or the request is refused.
-    private func launch(
-        _ source: Result<TransferSource, TFTPRefusal>, request: TFTPRequest, record: TransferRecord, mtu: Int?,
-        slot: String, on engine: TransferEngine
-    ) {
-        switch source {
-        case .success(let source):
-            engine.post { engine in
-                self.launch(source, request: request, record: record, mtu: mtu, slot: slot, on: engine)
+    /// Runs `computation` off `engine` (a script goes straight to its worker pool), prepares the content there, and
+    /// posts the start back to the engine: two thread switches, engine to worker and back.
+    func compute(_ plan: TransferPlan, _ computation: TFTPAnswer.Computation, on engine: TransferEngine) {
+        computation { content in
+            let source = content.flatMap { content in
+                Result { () throws(TFTPRefusal) in try TransferSource(content, mode: plan.request.mode) }
             }
-        case .failure(let refusal):
-            refuse(refusal, record: record, slot: slot)
+            switch source {
+            case .success(let source):
+                engine.post { engine in
+                    // A script can take seconds: its slot may have gone to a newer request meanwhile.
+                    guard !self.transfers.isDisplaced(plan.ticket) else {
+                        var record = plan.record
+                        record.outcome = .displaced
+                        self.log(record)
+                        self.transfers.release(plan.ticket, established: false, refused: false)
+                        return
+                    }
+                    self.launch(plan, source, on: engine)
+                }
+            case .failure(let refusal):
+                self.refuse(refusal, record: plan.record, plan: plan)
+            }
         }
     }
 
     /// Negotiates and starts the transfer on `engine`, which sends the first packet at once; a refused option ends
     /// it with ERROR 8.
-    private func launch(
-        _ source: TransferSource, request: TFTPRequest, record pending: TransferRecord, mtu: Int?, slot: String,
-        on engine: TransferEngine
-    ) {
+    func launch(_ plan: TransferPlan, _ source: TransferSource, on engine: TransferEngine) {
         let negotiation: TFTPOptionNegotiation
         do {
+            let mtu = plan.interfaceIndex.flatMap { interfaces.mtu(interfaceIndex: $0) }
             // Over IPv6 the headers take 20 bytes more, unless it is IPv4 on a dual-stack socket.
-            let ipv6 = pending.local.protocol == .inet6 && !pending.local.isIPv4Mapped
+            let ipv6 = plan.record.local.protocol == .inet6 && !plan.record.local.isIPv4Mapped
             negotiation = try TFTPOptionNegotiation(
-                requested: request.options, limits: configuration.negotiationLimits,
+                requested: plan.request.options, limits: configuration.negotiationLimits,
                 pathBlockSizeLimit: mtu.map { TFTPOptionNegotiation.blockSizeLimit(mtu: $0, ipv6: ipv6) },
                 transferSize: source.size)
         } catch {
-            refuse(error.refusal, record: pending, slot: slot)
+            refuse(error.refusal, record: plan.record, plan: plan)
             return
         }
-        var record = pending
+        var record = plan.record
         record.granted = negotiation.acknowledged
         record.bytes = source.size
         // Cancelled while a script ran: the transfer never starts.
         guard !transfers.isStopped else {
-            finish(record, end: TransferEnd(outcome: "server stopped", statistics: .init()), slot: slot)
+            finish(record, end: TransferEnd(outcome: .serverStopped, statistics: .init()), ticket: plan.ticket)
             return
         }
         let machine = ActiveTransfer.Machine(
@@ -119,30 +92,34 @@ final class TransferLauncher: Sendable {
                 size: source.size, blockSize: negotiation.blockSize, windowSize: negotiation.windowSize,
                 timeout: .seconds(negotiation.timeout), retries: configuration.retries,
                 sendsOptionAck: !negotiation.acknowledged.isEmpty,
-                optionAckAnswersTransferSize: negotiation.answersTransferSize))
+                optionAckAnswersTransferSize: negotiation.answersTransferSize,
+                backoffCeiling: .seconds(max(negotiation.timeout, Self.longestResendWait)),
+                halfOpenResends: Self.halfOpenResends))
         let optionAck =
             negotiation.acknowledged.isEmpty ? nil : TFTPPacket.optionAck(negotiation.acknowledged).encoded()
         let started = record
+        let ticket = plan.ticket
         engine.begin(
-            local: record.local, client: record.client, machine: machine, source: source, optionAck: optionAck
+            local: record.local, client: record.client, machine: machine, source: source, optionAck: optionAck,
+            onEstablished: { self.transfers.establish(ticket) }, isDisplaced: { self.transfers.isDisplaced(ticket) }
         ) { end in
-            self.finish(started, end: end, slot: slot)
+            self.finish(started, end: end, ticket: ticket)
         }
     }
 
-    private func finish(_ record: TransferRecord, end: TransferEnd, slot: String) {
+    private func finish(_ record: TransferRecord, end: TransferEnd, ticket: TransferAdmission.Ticket) {
         var record = record
         record.outcome = end.outcome
         record.message = end.message
         record.blocks = end.statistics.blocksSent
         record.retransmits = end.statistics.retransmissions
-        if end.outcome != "ok" { record.bytes = end.statistics.bytesAcknowledged }
+        if end.outcome != .ok { record.bytes = end.statistics.bytesAcknowledged }
         log(record)
-        transfers.release(client: slot)
+        transfers.release(ticket, established: end.established, refused: false)
     }
 
-    /// Answers with one ERROR and logs the request; `slot`, when given, is released.
-    func refuse(_ refusal: TFTPRefusal, record: TransferRecord, slot: String? = nil) {
+    /// Answers with one ERROR and logs the request; the slot of `plan`, when given, is released.
+    func refuse(_ refusal: TFTPRefusal, record: TransferRecord, plan: TransferPlan? = nil) {
         var record = record
         record.outcome = refusal.outcome
         record.message = refusal.message
@@ -156,10 +133,10 @@ final class TransferLauncher: Sendable {
                 metadata: ["tftp.peer": "\(TFTPServer.describe(record.client))", "error": "\(error)"])
         }
         log(record)
-        if let slot { transfers.release(client: slot) }
+        if let plan { transfers.release(plan.ticket, established: false, refused: true) }
     }
 
-    private func log(_ record: TransferRecord) {
+    func log(_ record: TransferRecord) {
         logger.info("tftp transfer", metadata: record.metadata)
     }
 }

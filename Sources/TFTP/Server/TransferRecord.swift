@@ -13,11 +13,11 @@ struct TransferRecord: Sendable {
     var bytes = 0
     var blocks = 0
     var retransmits = 0
-    var outcome: String
+    var outcome: TransferOutcome
     var message: String?
     let started = ContinuousClock.now
 
-    init(client: SocketAddress, local: SocketAddress, outcome: String, message: String? = nil) {
+    init(client: SocketAddress, local: SocketAddress, outcome: TransferOutcome, message: String? = nil) {
         self.client = client
         self.local = local
         self.outcome = outcome
@@ -35,14 +35,14 @@ struct TransferRecord: Sendable {
         metadata.reserveCapacity(12)
         metadata["tftp.peer"] = .string(TFTPServer.describe(client, ip: clientIP))
         metadata["tftp.local"] = .string(local.ipAddress ?? "?")
-        metadata["tftp.outcome"] = .string(outcome)
+        metadata["tftp.outcome"] = .string(outcome.rawValue)
         metadata["tftp.duration_ms"] = .string("\(tenths / 10).\(tenths % 10)")
         if let request {
             metadata["tftp.path"] = .string(path ?? String(decoding: request.filename, as: UTF8.self))
             metadata["tftp.mode"] = .string(request.mode.rawValue)
             metadata["tftp.options"] = .string(Self.text(of: request.options))
         }
-        if outcome != "refused" && outcome != "busy" && outcome != "not found" {
+        if outcome.sentData {
             metadata["tftp.granted"] = .string(Self.text(of: granted))
             metadata["tftp.bytes"] = .string(String(bytes))
             metadata["tftp.blocks"] = .string(String(blocks))

@@ -1,72 +1,58 @@
 import NIOConcurrencyHelpers
 
-/// The transfers in flight, shared by all listeners: counted in total and per client IP, so a storm gets
-/// "server busy" instead of an unbounded queue, and awaited when the server stops.
-/// The lock is held for a counter or dictionary update only.
+/// The requests pending and transfers in flight, shared by all engines: a ``TransferAdmission`` behind a lock (held
+/// for its decision only), and what ``TFTPServer/run()`` awaits when the server stops.
 final class TransferRegistry: Sendable {
     private struct State {
-        var total = 0
-        var perClient: [String: Int] = [:]
-        var stopped = false
+        var admission: TransferAdmission
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let total: Int
-    private let perClient: Int
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
 
-    init(total: Int, perClient: Int) {
-        self.total = total
-        self.perClient = perClient
+    init(limits: TransferAdmission.Limits) {
+        state = NIOLockedValueBox(State(admission: TransferAdmission(limits: limits)))
     }
 
-    /// Whether a request may start a transfer.
-    enum Admission {
-        case admitted
-        /// A limit is reached.
-        case busy
-        /// The server is being cancelled.
-        case stopping
+    /// See ``TransferAdmission/admit(_:now:)``.
+    func admit(_ endpoint: TransferAdmission.Endpoint) -> TransferAdmission.Verdict {
+        state.withLockedValue { $0.admission.admit(endpoint, now: .now) }
     }
 
-    /// Takes a slot for `client`, unless either limit is reached or the server is stopping.
-    func acquire(client: String) -> Admission {
-        state.withLockedValue { state in
-            let mine = state.perClient[client, default: 0]
-            guard !state.stopped else { return .stopping }
-            guard state.total < total, mine < perClient else { return .busy }
-            state.total += 1
-            state.perClient[client] = mine + 1
-            return .admitted
-        }
+    /// See ``TransferAdmission/establish(_:)``.
+    func establish(_ ticket: TransferAdmission.Ticket) -> Bool {
+        state.withLockedValue { $0.admission.establish(ticket) }
     }
 
-    /// Returns a slot taken by ``acquire(client:)``.
-    func release(client: String) {
+    /// See ``TransferAdmission/isDisplaced(_:)``.
+    func isDisplaced(_ ticket: TransferAdmission.Ticket) -> Bool {
+        state.withLockedValue { $0.admission.isDisplaced(ticket) }
+    }
+
+    /// See ``TransferAdmission/release(_:established:refused:)``; wakes ``idle()`` when nothing is left.
+    func release(_ ticket: TransferAdmission.Ticket, established: Bool, refused: Bool) {
         let waiters = state.withLockedValue { state in
-            state.total -= 1
-            let mine = state.perClient[client, default: 1] - 1
-            state.perClient[client] = mine > 0 ? mine : nil
-            guard state.total == 0 else { return [CheckedContinuation<Void, Never>]() }
+            state.admission.release(ticket, established: established, refused: refused)
+            guard state.admission.transfers == 0 else { return [CheckedContinuation<Void, Never>]() }
             defer { state.idleWaiters = [] }
             return state.idleWaiters
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Refuses every new transfer from now on (the server is being cancelled).
+    /// Admits nothing from now on (the server is being cancelled).
     func stop() {
-        state.withLockedValue { $0.stopped = true }
+        state.withLockedValue { $0.admission.stop() }
     }
 
     /// Whether ``stop()`` was called.
-    var isStopped: Bool { state.withLockedValue { $0.stopped } }
+    var isStopped: Bool { state.withLockedValue { $0.admission.isStopped } }
 
-    /// Returns once no slot is taken.
+    /// Returns once no request is pending.
     func idle() async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
             let idle = state.withLockedValue { state in
-                if state.total == 0 { return true }
+                if state.admission.transfers == 0 { return true }
                 state.idleWaiters.append(waiter)
                 return false
             }

@@ -28,7 +28,7 @@ enum TransferSource: Sendable {
             self = .file(file)
         case (.file(let file), .netascii):
             guard let size = NetasciiSizes.shared.size(of: file) else {
-                throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: "server error")
+                throw TFTPRefusal(code: .notDefined, message: "Read error", outcome: .serverError)
             }
             self = .netascii(NetasciiStream(file: file, size: size))
         }

@@ -37,9 +37,9 @@ extension BootRefusal {
         switch self {
         case .notFound: .notFound
         case .forbidden(let reason):
-            TFTPRefusal(code: .accessViolation, message: "Access violation: \(reason)", outcome: "refused")
-        case .scriptError: TFTPRefusal(code: .notDefined, message: "Script error", outcome: "script error")
-        case .serverError: TFTPRefusal(code: .notDefined, message: "Server error", outcome: "server error")
+            TFTPRefusal(code: .accessViolation, message: "Access violation: \(reason)", outcome: .refused)
+        case .scriptError: TFTPRefusal(code: .notDefined, message: "Script error", outcome: .scriptError)
+        case .serverError: TFTPRefusal(code: .notDefined, message: "Server error", outcome: .serverError)
         }
     }
 }

@@ -1,0 +1,253 @@
+import Files
+import NIOCore
+import Testing
+
+@testable import TFTP
+
+/// The admission decision without sockets: duplicates, half-open caps, the per-source rate, and what a datagram
+/// on a listening socket becomes.
+@Suite struct AdmissionTests {
+    private let start = ContinuousClock.now
+    private let limits = TransferAdmission.Limits(
+        maxTransfers: 10, maxTransfersPerClient: 6, maxHalfOpen: 4, maxHalfOpenPerClient: 2, newTransfersPerSecond: 3)
+
+    private func endpoint(_ ip: String, _ port: Int) -> TransferAdmission.Endpoint { .init(ip: ip, port: port) }
+    private func at(_ milliseconds: Int) -> ContinuousClock.Instant { start.advanced(by: .milliseconds(milliseconds)) }
+
+    /// Admits `ip:port` and returns its ticket, recording an issue when it is not admitted.
+    private func admit(
+        _ admission: inout TransferAdmission, _ ip: String, _ port: Int, at milliseconds: Int = 0,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> TransferAdmission.Ticket? {
+        let verdict = admission.admit(endpoint(ip, port), now: at(milliseconds))
+        guard case .admitted(let ticket) = verdict else {
+            Issue.record("\(ip):\(port) not admitted: \(verdict)", sourceLocation: sourceLocation)
+            return nil
+        }
+        return ticket
+    }
+
+    /// A retransmitted RRQ (same address and port) while its request is pending is a duplicate, never a second
+    /// transfer; once it ends, the same port may ask again, and a late release of the first frees nothing else.
+    @Test func aRetransmittedRequestIsADuplicateUntilItsTransferEnds() {
+        var admission = TransferAdmission(limits: limits)
+        guard let first = admit(&admission, "10.0.0.1", 2000) else { return }
+        #expect(admission.admit(endpoint("10.0.0.1", 2000), now: at(10)) == .duplicate)
+        #expect(admission.admit(endpoint("10.0.0.1", 2000), now: at(20)) == .duplicate)
+        #expect(admission.transfers == 1)
+        _ = admit(&admission, "10.0.0.1", 2001, at: 20)
+        admission.release(first, established: false, refused: true)
+        guard let again = admit(&admission, "10.0.0.1", 2000, at: 30) else { return }
+        #expect(again != first)
+        admission.release(first, established: false, refused: true)
+        #expect(admission.admit(endpoint("10.0.0.1", 2000), now: at(40)) == .duplicate)
+        #expect(admission.transfers == 2)
+    }
+
+    /// Half-open transfers have their own caps per IP and in total; an established transfer frees its half-open
+    /// share.
+    @Test func halfOpenTransfersAreCappedPerClientAndInTotal() {
+        var admission = TransferAdmission(limits: limits)
+        guard let one = admit(&admission, "10.0.0.1", 1), let two = admit(&admission, "10.0.0.1", 2) else { return }
+        #expect(admission.admit(endpoint("10.0.0.1", 3), now: at(0)) == .busy("max_half_open_per_client"))
+        // Other sources still get in, up to the total.
+        _ = admit(&admission, "10.0.0.2", 1)
+        _ = admit(&admission, "10.0.0.3", 1)
+        #expect(admission.halfOpen == 4)
+        // First ACKs: half-open room comes back.
+        let oneEstablished = admission.establish(one)
+        #expect(oneEstablished)
+        let twoEstablished = admission.establish(two)
+        #expect(twoEstablished)
+        #expect(admission.halfOpen == 2)
+        _ = admit(&admission, "10.0.0.1", 3)
+        _ = admit(&admission, "10.0.0.4", 1)
+        #expect(admission.transfers == 6)
+        #expect(admission.halfOpen == 4)
+    }
+
+    /// With every slot taken, a newcomer displaces the oldest half-open transfer of the IP holding the most, never
+    /// an established one, never one of an IP holding no more than the newcomer's, never one younger than a second.
+    @Test func aNewcomerDisplacesTheBiggestHalfOpenHolderNeverAnEstablishedTransfer() {
+        var admission = TransferAdmission(
+            limits: .init(
+                maxTransfers: 4, maxTransfersPerClient: 4, maxHalfOpen: 4, maxHalfOpenPerClient: 3,
+                newTransfersPerSecond: 100))
+        guard let established = admit(&admission, "10.0.0.5", 1) else { return }
+        let establishedAccepted = admission.establish(established)
+        #expect(establishedAccepted)
+        guard let oldest = admit(&admission, "10.6.6.6", 1), let younger = admit(&admission, "10.6.6.6", 2),
+            let third = admit(&admission, "10.6.6.6", 3, at: 500)
+        else { return }
+        // Full, and every half-open transfer is younger than a second: a real client must ask again.
+        #expect(admission.admit(endpoint("10.0.0.7", 1), now: at(900)) == .busy("max_transfers"))
+        // A second on, it displaces the attacker's oldest.
+        guard let real = admit(&admission, "10.0.0.7", 1, at: 1000) else { return }
+        #expect(admission.isDisplaced(oldest))
+        let oldestAccepted = admission.establish(oldest)
+        #expect(!oldestAccepted)
+        let realAccepted = admission.establish(real)
+        #expect(realAccepted)
+        // The attacker's IP asking again is refused: it holds the most itself.
+        #expect(admission.admit(endpoint("10.6.6.6", 4), now: at(1000)) == .busy("max_transfers"))
+        // Newcomers displace the attacker's next oldest, then, all holding one, the oldest of all; an IP holding
+        // as many as every other is refused.
+        _ = admit(&admission, "10.0.0.8", 1, at: 1000)
+        #expect(admission.isDisplaced(younger))
+        _ = admit(&admission, "10.0.0.9", 1, at: 1500)
+        #expect(admission.isDisplaced(third))
+        #expect(admission.admit(endpoint("10.0.0.8", 2), now: at(3000)) == .busy("max_transfers"))
+        #expect(!admission.isDisplaced(established))
+        #expect(!admission.isDisplaced(real))
+        // The displaced transfers' engines release them late: nothing else is freed.
+        admission.release(oldest, established: false, refused: false)
+        admission.release(younger, established: false, refused: false)
+        #expect(admission.transfers == 4)
+    }
+
+    /// A source that never acknowledges may start `newTransfersPerSecond` transfers a second; a refusal or a first
+    /// ACK gives the token back, so a client that answers is never slowed.
+    @Test func aSourceThatNeverAnswersIsMeteredOneThatAnswersIsNot() {
+        var admission = TransferAdmission(limits: limits)
+        let victim = "10.0.0.9"
+        for port in 1...3 {
+            // Its half-open transfer timed out without an ACK: the token stays spent.
+            guard let ticket = admit(&admission, victim, port) else { return }
+            admission.release(ticket, established: false, refused: false)
+        }
+        #expect(admission.admit(endpoint(victim, 4), now: at(0)) == .busy("new_transfers_per_second"))
+        // A third of a second later one token is back.
+        _ = admit(&admission, victim, 5, at: 340)
+        #expect(admission.admit(endpoint(victim, 6), now: at(340)) == .busy("new_transfers_per_second"))
+
+        var answering = TransferAdmission(limits: limits)
+        for port in 1...100 {
+            guard let ticket = admit(&answering, "10.0.0.7", port) else { return }
+            if port % 2 == 0 {
+                let ticketEstablished = answering.establish(ticket)
+                #expect(ticketEstablished)
+                answering.release(ticket, established: true, refused: false)
+            } else {
+                answering.release(ticket, established: false, refused: true)  // ERROR 1: a miss
+            }
+        }
+        #expect(answering.transfers == 0)
+        #expect(answering.trackedClients == 0)
+    }
+
+    @Test func totalAndPerClientTransferCapsHold() {
+        var admission = TransferAdmission(
+            limits: .init(
+                maxTransfers: 3, maxTransfersPerClient: 2, maxHalfOpen: 10, maxHalfOpenPerClient: 10,
+                newTransfersPerSecond: 100))
+        for port in 1...2 {
+            guard let ticket = admit(&admission, "10.0.0.1", port) else { return }
+            let ticketEstablished = admission.establish(ticket)
+            #expect(ticketEstablished)
+        }
+        #expect(admission.admit(endpoint("10.0.0.1", 3), now: at(0)) == .busy("max_transfers_per_client"))
+        guard let other = admit(&admission, "10.0.0.2", 1) else { return }
+        let otherEstablished = admission.establish(other)
+        #expect(otherEstablished)
+        #expect(admission.admit(endpoint("10.0.0.3", 1), now: at(0)) == .busy("max_transfers"))
+        admission.stop()
+        #expect(admission.admit(endpoint("10.0.0.3", 1), now: at(0)) == .stopping)
+    }
+
+    /// The table of client IPs stays bounded whatever the number of sources: idle entries are swept.
+    @Test func theClientTableIsBounded() {
+        var admission = TransferAdmission(limits: limits)
+        let limit = admission.trackedClientsLimit
+        for index in 0..<(limit * 2) {
+            let ip = "10.\(index >> 16 & 255).\(index >> 8 & 255).\(index & 255)"
+            guard let ticket = admit(&admission, ip, 69) else { return }
+            admission.release(ticket, established: false, refused: false)  // a spent token keeps the entry
+            #expect(admission.trackedClients <= limit)
+        }
+    }
+
+    // MARK: The whole decision for a datagram
+
+    private let client = try! SocketAddress(ipAddress: "10.0.0.1", port: 2000)
+    private let local = try! SocketAddress(ipAddress: "10.0.0.254", port: 0)
+
+    private var ticket: TransferAdmission.Ticket {
+        .init(endpoint: .init(ip: "10.0.0.1", port: 2000), number: 1, admittedAt: start)
+    }
+
+    private func decide(
+        _ packet: TFTPPacket, verdict: TransferAdmission.Verdict = .duplicate,
+        content: BootContent? = .bytes(Array("hello".utf8))
+    ) -> RequestDecision {
+        decide(packet.encoded(), verdict: verdict, content: content)
+    }
+
+    private func decide(
+        _ datagram: ByteBuffer, verdict: TransferAdmission.Verdict = .duplicate,
+        content: BootContent? = .bytes(Array("hello".utf8))
+    ) -> RequestDecision {
+        RequestDecision.decide(
+            datagram, client: client, local: local, interfaceIndex: nil, admit: { _ in verdict },
+            lookUp: { (_) throws(TFTPRefusal) -> TFTPAnswer in content.map { .content($0) } ?? .compute { _ in } })
+    }
+
+    @Test func aDatagramBecomesIgnoreRefuseStartOrCompute() {
+        let read = TFTPPacket.readRequest(TFTPRequest(filename: "pxelinux.0"))
+        guard case .start(let plan, let source) = decide(read, verdict: .admitted(ticket)) else {
+            Issue.record("content at hand starts at once")
+            return
+        }
+        #expect(plan.ticket == ticket)
+        #expect(plan.record.path == "pxelinux.0")
+        #expect(source.size == 5)
+        guard case .compute(let computed, _) = decide(read, verdict: .admitted(ticket), content: nil) else {
+            Issue.record("no content at hand: computed off the engine")
+            return
+        }
+        #expect(computed.record.path == "pxelinux.0")
+        // A retransmission is ignored without a log line; overload is ignored with one, and never an ERROR 0.
+        guard case .ignore(nil) = decide(read, verdict: .duplicate) else {
+            Issue.record("a duplicate is ignored")
+            return
+        }
+        guard case .ignore(let record?) = decide(read, verdict: .busy("max_transfers")) else {
+            Issue.record("overload is not answered")
+            return
+        }
+        #expect(record.outcome == .busy)
+        // ERRORs are never answered, writes and stray packets are refused without taking a slot.
+        guard case .ignore(nil) = decide(.error(code: .notDefined, message: "x")) else {
+            Issue.record("an ERROR is ignored")
+            return
+        }
+        guard case .refuse(let refusal, _, nil) = decide(.writeRequest(TFTPRequest(filename: "x"))) else {
+            Issue.record("a write is refused")
+            return
+        }
+        #expect(refusal.code == .accessViolation)
+        guard case .refuse(let stray, _, nil) = decide(.ack(block: 1)) else {
+            Issue.record("an ACK on the listener is refused")
+            return
+        }
+        #expect(stray.code == .illegalOperation)
+        guard case .refuse(let garbled, _, nil) = decide(ByteBuffer(bytes: [0, 1, 65])) else {
+            Issue.record("a garbled request is refused")
+            return
+        }
+        #expect(garbled.code == .illegalOperation)
+        // A refusal after admission (a bad path) releases the slot it took.
+        guard
+            case .refuse(let path, _, _?) = decide(
+                .readRequest(TFTPRequest(filename: "../etc/passwd")), verdict: .admitted(ticket))
+        else {
+            Issue.record("a path outside the root is refused with its slot released")
+            return
+        }
+        #expect(path.outcome == .refused)
+        guard case .refuse(let stopping, _, nil) = decide(read, verdict: .stopping) else {
+            Issue.record("a stopping server says so")
+            return
+        }
+        #expect(stopping.outcome == .serverStopped)
+    }
+}
