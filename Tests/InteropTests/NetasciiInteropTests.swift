@@ -142,6 +142,9 @@ struct NetasciiInteropTests {
             [tftp]
             listen = ["127.0.0.1:\(port)"]
             root = "root"
+            # All 16 from one address must be admitted, so what is measured is the transfers' memory, not admission.
+            max_half_open_per_client = 64
+            new_transfers_per_second = 1000
             """)
         let server = try BackgroundProcess(
             try thinbootExecutable(), ["serve", "--config", setup.file("thinboot.toml"), "--log-level", "warning"])

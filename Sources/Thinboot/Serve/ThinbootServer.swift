@@ -28,6 +28,8 @@ public struct ThinbootServer: Sendable {
         if roles.contains(.http), let http = config.http, let tftp = config.tftp {
             services.append(contentsOf: try makeHTTPServices(http, tftp: tftp, router: router))
         }
+        // After the servers that use it, so it stops first: see ScriptPoolService.
+        if let router { services.append(ScriptPoolService(pool: router.pool)) }
         var nbd: NBDService?
         if roles.contains(.nbd), let section = config.nbd {
             nbd = NBDService(section: section, logger: logger)
