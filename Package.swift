@@ -53,6 +53,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // ProxyDHCP: the DHCPv4 codec and the pure offer decision.
+        .target(
+            name: "DHCP",
+            dependencies: []
+        ),
         .target(
             name: "Thinboot",
             dependencies: [
@@ -81,6 +86,8 @@ let package = Package(
             name: "TFTPTests",
             dependencies: ["TFTP", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
+        .testTarget(
+            name: "DHCPTests", dependencies: ["DHCP", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "TestSupport"]),
         .testTarget(
             name: "NBDTests",
