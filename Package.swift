@@ -53,10 +53,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // ProxyDHCP: the DHCPv4 codec and the pure offer decision.
+        // Receive with the interface a datagram came in on, send out of a chosen interface (IP_PKTINFO).
+        .target(name: "CDHCPShims"),
+        // ProxyDHCP: the DHCPv4 codec, the pure offer decision and the responder.
         .target(
             name: "DHCP",
-            dependencies: []
+            dependencies: [
+                "CDHCPShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Thinboot",
