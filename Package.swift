@@ -55,7 +55,7 @@ let package = Package(
         ),
         // Receive with the interface a datagram came in on, send out of a chosen interface (IP_PKTINFO).
         .target(name: "CDHCPShims"),
-        // ProxyDHCP: the DHCPv4 codec, the pure offer decision and the responder.
+        // ProxyDHCP: the DHCPv4 codec, the pure offer decision, the responder and the probe client.
         .target(
             name: "DHCP",
             dependencies: [
@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "Thinboot",
             dependencies: [
-                "TFTP", "NBD", "Scripting",
+                "TFTP", "NBD", "Scripting", "DHCP",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "thinboot",
             dependencies: [
-                "Thinboot", "NBD",
+                "Thinboot", "NBD", "DHCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

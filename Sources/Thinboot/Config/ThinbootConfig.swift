@@ -11,6 +11,8 @@ public struct ThinbootConfig: Sendable {
     public let tftp: TFTPSection?
     /// `[nbd]`, or nil when this config declares no NBD exports.
     public let nbd: NBDSection?
+    /// `[dhcp]`, or nil when this config runs no ProxyDHCP server.
+    public let dhcp: DHCPSection?
 
     /// Reads and checks `path`. Every error names the file, the key and the problem.
     public static func load(path: String) throws(ConfigError) -> ThinbootConfig {
@@ -44,11 +46,15 @@ public struct ThinbootConfig: Sendable {
         let nbd = try root.table("nbd").map { table throws(ConfigError) in
             try NBDSection(table, paths: paths)
         }
-        try root.finish()
-        if tftp == nil && nbd == nil {
-            throw ConfigError(file: file, key: nil, problem: "nothing to serve: add a [tftp] or an [nbd] section")
+        let dhcp = try root.table("dhcp").map { table throws(ConfigError) in
+            try DHCPSection(table, paths: paths)
         }
-        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd)
+        try root.finish()
+        if tftp == nil && nbd == nil && dhcp == nil {
+            throw ConfigError(
+                file: file, key: nil, problem: "nothing to serve: add a [tftp], an [nbd] or a [dhcp] section")
+        }
+        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd, dhcp: dhcp)
     }
 }
 

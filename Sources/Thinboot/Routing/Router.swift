@@ -13,6 +13,8 @@ public final class Router: TFTPContentProvider {
     let pool: ScriptPool
     let arch: ArchTable
     let clients: ClientMemory
+    /// What ProxyDHCP taught per MAC: the firmware's architecture beats a guess from the boot loader.
+    let learned: DHCPLearnedClients
     let neighbours: @Sendable (String) -> MACAddress?
     let logger: Logger
     private let generated = GeneratedContentCache()
@@ -21,7 +23,7 @@ public final class Router: TFTPContentProvider {
     /// neighbour table (replaceable in tests).
     public init(
         routes: [RouteConfig], root: any ConfinedFiles, pool: ScriptPool, arch: ArchTable = ArchTable(),
-        clients: ClientMemory = ClientMemory(),
+        clients: ClientMemory = ClientMemory(), learned: DHCPLearnedClients = DHCPLearnedClients(),
         neighbours: @escaping @Sendable (String) -> MACAddress? = { NeighbourTable().mac(for: $0) },
         logger: Logger
     ) {
@@ -30,6 +32,7 @@ public final class Router: TFTPContentProvider {
         self.pool = pool
         self.arch = arch
         self.clients = clients
+        self.learned = learned
         self.neighbours = neighbours
         self.logger = logger
     }
@@ -70,7 +73,9 @@ public final class Router: TFTPContentProvider {
         var request = request
         request.match = match
         request.mac = mac(for: request, match: match) ?? knownMAC
-        request.arch = match.params["arch"] ?? knownArch ?? clients.arch(for: request.ip)
+        request.arch =
+            match.params["arch"] ?? knownArch ?? request.mac.flatMap(learned.arch(for:))
+            ?? clients.arch(for: request.ip)
         if let cached = generated.bytes(ip: request.ip, path: request.path) { return .bytes(cached) }
 
         let output: ScriptOutput
@@ -96,6 +101,9 @@ public final class Router: TFTPContentProvider {
             return try root.content(at: path)
         case .nothing:
             return try root.content(at: request.path)
+        case .fields:
+            // Routes never ask for tables (ScriptCallInfo.acceptsFields is false): the pool refuses them.
+            throw TFTPRefusal(code: .notDefined, message: "Script error", outcome: "script error")
         }
     }
 

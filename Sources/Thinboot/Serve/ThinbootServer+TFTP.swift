@@ -16,6 +16,6 @@ extension ThinbootServer {
     /// root, and learns boot-loader architectures), else the static root alone.
     func makeTFTPProvider(_ section: TFTPSection) throws -> any TFTPContentProvider {
         guard !section.routes.isEmpty else { return try StaticRoot(path: section.root) }
-        return try Router.make(config: config, tftp: section, logger: logger)
+        return try Router.make(config: config, tftp: section, learned: learned, logger: logger)
     }
 }
