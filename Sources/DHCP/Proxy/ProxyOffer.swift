@@ -11,6 +11,16 @@
 ///   the client's boot item. HTTP boot clients get no option 43 (they have no PXE discovery).
 /// - A REQUEST on port 67 naming another server (option 54) is that server's business: silence.
 public enum ProxyOffer {
+    /// False for a port-67 REQUEST that names another server in option 54: the client chose the site's offer
+    /// and is talking to it. The responder skips those before running the script.
+    public static func isAddressed(_ message: DHCPMessage, request: PXEClientRequest, serverIdentifier: IPv4Address)
+        -> Bool
+    {
+        guard request.port == .dhcp, request.message == .request, let named = message.options.serverIdentifier
+        else { return true }
+        return named == serverIdentifier
+    }
+
     /// The answer to `message`, or nil for silence.
     /// - Parameters:
     ///   - serverIdentifier: this server's address on the interface the request came in on (option 54).
@@ -19,11 +29,7 @@ public enum ProxyOffer {
         to message: DHCPMessage, request: PXEClientRequest, choice: BootChoice, serverIdentifier: IPv4Address,
         nextServer: IPv4Address
     ) -> DHCPMessage? {
-        if request.port == .dhcp, request.message == .request,
-            let named = message.options.serverIdentifier, named != serverIdentifier
-        {
-            return nil
-        }
+        guard isAddressed(message, request: request, serverIdentifier: serverIdentifier) else { return nil }
         let file: String
         let server: IPv4Address
         let http: Bool

@@ -6,8 +6,8 @@ import Synchronization
 /// client's request to `decide` (the boot script), and sends what ``ProxyOffer`` makes of the choice to
 /// ``ReplyDestination`` — broadcasts out of the interface the request came in on. One log line per request it
 /// acts on: `dhcp.mac`, `dhcp.arch`, `dhcp.user_class`, `dhcp.relay`, `dhcp.file`, `dhcp.outcome` (`offered`,
-/// `silent`, `script error`, `dropped`). Clients that are not PXE or HTTP boot are left to the site's server
-/// without a line (they are most of a network's DHCP traffic).
+/// `silent`, `script error`, `dropped`). Clients that are not PXE or HTTP boot, and REQUESTs naming another
+/// server, are left to the site's server without a line (they are most of a network's DHCP traffic).
 public final class ProxyDHCPServer: Sendable {
     /// What the boot script chose; throwing means the script failed (logged as `script error`, no answer).
     public typealias Decide = @Sendable (PXEClientRequest) async throws -> BootChoice
@@ -77,7 +77,9 @@ public final class ProxyDHCPServer: Sendable {
                 ["dhcp.peer": "\(datagram.peer)", "dhcp.interface": "\(interface)", "dhcp.reason": "\(error)"])
             return
         }
-        guard let request = PXEClientRequest(message: message, interface: interface, port: port) else { return }
+        guard let request = PXEClientRequest(message: message, interface: interface, port: port),
+            ProxyOffer.isAddressed(message, request: request, serverIdentifier: datagram.localAddress)
+        else { return }
         let now = (clock.now - started) / .seconds(1)
         switch limiter.withLock({ $0.admit(request.hardwareAddress, now: now) }) {
         case .answer: break
