@@ -192,4 +192,40 @@ import Testing
             }
         }
     }
+
+    @Test func eachInterfaceAnswersItsOwnLANAndAnUnlistedOneNone() async throws {
+        let directory = try TemporaryDirectory("proxy-dhcp-two")
+        defer { directory.remove() }
+        try await Self.withLab { lab in
+            let thinboot = try await lab.namespace("t")
+            // Three LANs, Thinboot on each; only the first two are in [dhcp] interfaces.
+            let subnets = ["97", "95", "94"]
+            var clients: [String] = []
+            for (index, subnet) in subnets.enumerated() {
+                let lan = try await lab.lan("l\(index)")
+                let client = try await lab.namespace("c\(index)")
+                try await lab.plug(
+                    thinboot, into: lan, interface: "tbdt\(index)\(lab.tag)", address: "10.\(subnet).0.2/24")
+                try await lab.plug(client, into: lan, interface: "tbdc\(index)\(lab.tag)", address: nil)
+                clients.append(client)
+            }
+            let server = try Self.proxy(
+                in: thinboot, interfaces: ["tbdt0\(lab.tag)", "tbdt1\(lab.tag)"], directory: directory)
+            defer { server.stop() }
+            for (index, subnet) in subnets.prefix(2).enumerated() {
+                let lines = try await Self.probe(
+                    in: clients[index], interface: "tbdc\(index)\(lab.tag)", mac: "52:54:00:95:00:0\(index)",
+                    arch: "x86-bios", expectLines: 1)
+                #expect(
+                    lines == [
+                        "proxy server=10.\(subnet).0.2 type=offer address=- next_server=10.\(subnet).0.2 "
+                            + "file=undionly.kpxe vendor_class=PXEClient"
+                    ], "LAN \(index)")
+            }
+            let unlisted = try await Self.probe(
+                in: clients[2], interface: "tbdc2\(lab.tag)", mac: "52:54:00:95:00:02", arch: "x86-bios",
+                expectLines: 1)
+            #expect(unlisted.isEmpty, "\(unlisted)")
+        }
+    }
 }
