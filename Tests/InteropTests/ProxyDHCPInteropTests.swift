@@ -228,4 +228,49 @@ import Testing
             #expect(unlisted.isEmpty, "\(unlisted)")
         }
     }
+
+    @Test func aRoutedClientGetsItsOfferThroughTheRelay() async throws {
+        let directory = try TemporaryDirectory("proxy-dhcp-relay")
+        defer { directory.remove() }
+        try await Self.withLab { lab in
+            let lan = try await lab.lan("l")
+            let routed = try await lab.lan("d")
+            let site = try await lab.namespace("s")
+            let thinboot = try await lab.namespace("t")
+            let router = try await lab.namespace("r")
+            let client = try await lab.namespace("c")
+            try await lab.plug(site, into: lan, interface: "tbds\(lab.tag)", address: "10.97.0.1/24")
+            try await lab.plug(thinboot, into: lan, interface: "tbdt\(lab.tag)", address: "10.97.0.2/24")
+            try await lab.plug(router, into: lan, interface: "tbdru\(lab.tag)", address: "10.97.0.3/24")
+            try await lab.plug(router, into: routed, interface: "tbdrd\(lab.tag)", address: "10.93.0.1/24")
+            try await lab.plug(client, into: routed, interface: "tbdc\(lab.tag)", address: nil)
+            for host in [site, thinboot] {
+                try await lab.ip(["-n", host, "route", "add", "10.93.0.0/24", "via", "10.97.0.3"])
+            }
+            let dnsmasq = try await Self.siteServer(
+                in: site, interface: "tbds\(lab.tag)",
+                ranges: ["10.97.0.100,10.97.0.150,255.255.255.0,1h", "10.93.0.100,10.93.0.150,255.255.255.0,1h"],
+                directory: directory)
+            defer { dnsmasq.stop() }
+            let server = try Self.proxy(in: thinboot, interfaces: ["tbdt\(lab.tag)"], directory: directory)
+            // The router's relay forwards to both servers: the site's and Thinboot (a second helper address).
+            let relay = try BackgroundProcess(
+                "ip",
+                [
+                    "netns", "exec", router, try which("dhcrelay"), "-d", "-4", "-pf", directory.file("dhcrelay.pid"),
+                    "-id", "tbdrd\(lab.tag)", "-iu", "tbdru\(lab.tag)", "10.97.0.1", "10.97.0.2",
+                ])
+            defer { relay.stop() }
+
+            let lines = try await Self.probe(
+                in: client, interface: "tbdc\(lab.tag)", mac: "52:54:00:93:00:05", arch: "x86_64-efi")
+            let log = server.stop()
+            #expect(lines.contains { $0.hasPrefix("dhcp server=10.97.0.1 ") && $0.contains(" address=10.93.0.") })
+            #expect(
+                lines.contains(
+                    "proxy server=10.97.0.2 type=offer address=- next_server=10.97.0.2 file=ipxe.efi "
+                        + "vendor_class=PXEClient"), "\(lines)")
+            #expect(log.contains("dhcp.relay=10.93.0.1"), "\(log)")
+        }
+    }
 }
