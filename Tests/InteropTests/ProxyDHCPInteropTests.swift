@@ -273,4 +273,48 @@ import Testing
             #expect(log.contains("dhcp.relay=10.93.0.1"), "\(log)")
         }
     }
+
+    /// busybox udhcpc as the client, with option 60 and 93 as PXE firmware sends them (`-V`, `-x 0x5d:`). It takes
+    /// the first offer, so the LAN holds Thinboot alone: its script prints the boot file and next server it was
+    /// given. Without `-V` (udhcpc's own vendor class) Thinboot stays silent and udhcpc gets no lease.
+    @Test func udhcpcGetsTheScriptsFileAndNonPXEClientsGetNothing() async throws {
+        let directory = try TemporaryDirectory("proxy-dhcp-udhcpc")
+        defer { directory.remove() }
+        let script = try directory.write(
+            "udhcpc.sh", "#!/bin/sh\necho \"$1 siaddr=$siaddr boot_file=$boot_file serverid=$serverid\"\n")
+        chmod(script, 0o755)
+        try await Self.withLab { lab in
+            let lan = try await lab.lan("l")
+            let thinboot = try await lab.namespace("t")
+            let client = try await lab.namespace("c")
+            try await lab.plug(thinboot, into: lan, interface: "tbdt\(lab.tag)", address: "10.97.0.2/24")
+            try await lab.plug(client, into: lan, interface: "tbdc\(lab.tag)", address: nil)
+            let server = try Self.proxy(in: thinboot, interfaces: ["tbdt\(lab.tag)"], directory: directory)
+            defer { server.stop() }
+
+            func udhcpc(_ extra: [String]) async throws -> [String] {
+                let result = try await runTool(
+                    "ip",
+                    [
+                        "netns", "exec", client, "busybox", "udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "1", "-i",
+                        "tbdc\(lab.tag)", "-s", script,
+                    ] + extra, timeout: .seconds(30))
+                return result.stdoutText.split(separator: "\n").map(String.init)
+            }
+            for (code, file) in [("0007", "ipxe.efi"), ("0000", "undionly.kpxe"), ("0009", "ipxe.efi")] {
+                var events: [String] = []
+                // Bounded retries while the server binds.
+                for _ in 0..<3 {
+                    events = try await udhcpc(["-V", "PXEClient:Arch:0\(code):UNDI:003016", "-x", "0x5d:\(code)"])
+                    if events.contains(where: { $0.hasPrefix("bound") }) { break }
+                }
+                #expect(
+                    events.contains("bound siaddr=10.97.0.2 boot_file=\(file) serverid=10.97.0.2"), "\(code): \(events)"
+                )
+            }
+            let plain = try await udhcpc([])
+            #expect(plain.contains { $0.hasPrefix("leasefail") }, "\(plain)")
+            #expect(!plain.contains { $0.hasPrefix("bound") }, "\(plain)")
+        }
+    }
 }
