@@ -179,6 +179,31 @@ import Testing
         }
     }
 
+    @Test func requestNamingAnotherServerRunsNoScriptAndLogsNothing() async throws {
+        let calls = Mutex(0)
+        let listener = Client()
+        try await Self.withServer(
+            clientPort: listener.port,
+            decide: { _ in
+                calls.withLock { $0 += 1 }
+                return .file("ipxe.efi", server: nil)
+            }
+        ) { server, record in
+            var message = ProxyOfferTests.request(type: .request)
+            message.clientAddress = Self.loopback
+            message.flags = 0
+            message.options.serverIdentifier = IPv4Address(parsing: "10.0.0.2")!
+            Client().send(message.encoded(), port: server.ports.dhcp)
+            // The same REQUEST naming this server is answered: the first one was read and skipped.
+            message.options.serverIdentifier = Self.loopback
+            Client().send(message.encoded(), port: server.ports.dhcp)
+            let ack = try #require(try listener.receive())
+            #expect(ack.options.messageType == .ack)
+            #expect(calls.withLock { $0 } == 1)
+            #expect(await Self.lines(record, "dhcp answer", count: 1).count == 1)
+        }
+    }
+
     @Test func floodFromOneMACIsBounded() async throws {
         try await Self.withServer(answersPerMAC: 3, decide: { _ in .file("ipxe.efi", server: nil) }) {
             server, record in
