@@ -15,7 +15,7 @@ extension ThinbootServer {
         return DHCPService(
             configuration: section.serverConfiguration(),
             decide: { request in
-                if let mac = MACAddress(bytes: request.hardwareAddress) {
+                if let mac = MACAddress(bytes: request.hardwareAddress), mac.isClientAddress {
                     learned.learn(
                         mac: mac, arch: request.architecture?.name, archCode: request.architecture?.code,
                         uuid: request.uuid, userClass: request.userClass, ip: request.clientAddress?.description)
