@@ -201,4 +201,25 @@ import Testing
         #expect(learned.count <= 16)
         #expect(learned.arch(for: MACAddress(bytes: [2, 0, 0, 0, 1, 0xF3])!) == "x86-bios")
     }
+
+    @Test func checkCompilesTheBootScriptOfTheConfig() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("good.lua", "return function(req) return 'ipxe.efi' end\n")
+        try directory.write("bad.lua", "return function(req) return x.y end end\n")
+        for (name, compiles) in [("good.lua", true), ("bad.lua", false)] {
+            let file = try directory.write(
+                "\(name).toml", "[dhcp]\nproxy = true\nboot = \"\(name)\"\n")
+            let config = try ThinbootConfig.load(path: file)
+            let script = try BootScript.make(
+                config: config, dhcp: try #require(config.dhcp), logger: LogRecord().logger)
+            do {
+                try await script.check()
+                #expect(compiles, "\(name) compiled")
+            } catch {
+                #expect(!compiles, "\(name): \(error)")
+                #expect(error.description.contains("bad.lua:1"))
+            }
+        }
+    }
 }

@@ -1,5 +1,7 @@
 import DHCP
+import Logging
 import Scripting
+import TFTP
 
 /// The `[dhcp] boot` script as the ProxyDHCP responder calls it: the request as `req`, on the same sandbox and
 /// limits as routes, and what it returned as a ``BootChoice``.
@@ -13,6 +15,23 @@ public struct BootScript: Sendable {
     public init(script: String, pool: ScriptPool) {
         self.script = script
         self.pool = pool
+    }
+
+    /// The boot script of `[dhcp]` on a pool like the routes': the same sandbox, `[tftp.scripts]`' limits,
+    /// `thinboot.file` under the TFTP root (the config's folder on a DHCP-only host), `thinboot.data` under the
+    /// config's folder.
+    public static func make(config: ThinbootConfig, dhcp: DHCPSection, logger: Logger) throws -> BootScript {
+        let settings = config.tftp?.scripts ?? ScriptSettings()
+        let root = try StaticRoot(path: config.tftp?.root ?? config.directory)
+        let host = ThinbootScriptHost(
+            root: root, dataRoot: try StaticRoot(path: config.directory), nbd: config.nbd, logger: logger)
+        let pool = ScriptPool(host: host, limits: settings.limits, workers: settings.workers, logger: logger)
+        return BootScript(script: dhcp.boot, pool: pool)
+    }
+
+    /// Compiles the script as a request would (its top-level code runs once), for `thinboot check`.
+    public func check() async throws(ScriptError) {
+        try await pool.check(script: script)
     }
 
     /// What the script chose for `request`; a failing script or an unusable answer throws.

@@ -1,16 +1,12 @@
 import DHCP
 import Logging
-import Scripting
 import ServiceLifecycle
-import TFTP
 
 extension ThinbootServer {
-    /// The ProxyDHCP service for `[dhcp]`: the boot script on a worker pool with `[tftp.scripts]`' limits
-    /// (the route sandbox), its host reaching the TFTP root (or the config's folder on a DHCP-only host).
+    /// The ProxyDHCP service for `[dhcp]`, its boot script made as ``BootScript/make(config:dhcp:logger:)`` says.
     /// What each request taught is recorded in ``learned``, which the TFTP router reads.
     func makeDHCPService(_ section: DHCPSection) throws -> DHCPService {
-        let script = BootScript(
-            script: section.boot, pool: try makeScriptPool(settings: config.tftp?.scripts ?? ScriptSettings()))
+        let script = try BootScript.make(config: config, dhcp: section, logger: logger)
         let learned = learned
         return DHCPService(
             configuration: section.serverConfiguration(),
@@ -22,13 +18,5 @@ extension ThinbootServer {
                 }
                 return try await script.choose(request, serverAddress: nil)
             }, logger: logger)
-    }
-
-    /// A script pool like the routes': same sandbox, same limits, `thinboot.file` under the TFTP root.
-    private func makeScriptPool(settings: ScriptSettings) throws -> ScriptPool {
-        let root = try StaticRoot(path: config.tftp?.root ?? config.directory)
-        let host = ThinbootScriptHost(
-            root: root, dataRoot: try StaticRoot(path: config.directory), nbd: config.nbd, logger: logger)
-        return ScriptPool(host: host, limits: settings.limits, workers: settings.workers, logger: logger)
     }
 }
