@@ -222,4 +222,35 @@ import Testing
             }
         }
     }
+
+    /// `examples/ltsp-split/dhcp.toml` and its boot script: BIOS, UEFI and iPXE clients of the inventory each get
+    /// their file; a client the inventory does not know gets silence.
+    @Test func ltspExampleBootScript() async throws {
+        let config = try ThinbootConfig.load(path: examplesFolder() + "/ltsp-split/dhcp.toml")
+        let dhcp = try #require(config.dhcp)
+        let script = try BootScript.make(config: config, dhcp: dhcp, logger: LogRecord().logger)
+        func request(mac: UInt8, arch: UInt16, userClass: String? = nil) throws -> PXEClientRequest {
+            var message = DHCPMessage(operation: .request, transactionID: 1)
+            message.clientHardwareAddress = [0x52, 0x54, 0, 0, 0x01, mac] + Array(repeating: 0, count: 10)
+            message.options.messageType = .discover
+            message.options.vendorClass = "PXEClient"
+            message.options[.clientArchitecture] = [0, UInt8(arch)]
+            if let userClass { message.options[.userClass] = Array(userClass.utf8) }
+            return try #require(PXEClientRequest(message: message, interface: "br0", port: .dhcp))
+        }
+        #expect(
+            try await script.choose(try request(mac: 1, arch: 0), serverAddress: nil)
+                == .file("ltsp-trusty/i386/pxelinux.0", server: nil))
+        #expect(
+            try await script.choose(try request(mac: 1, arch: 7), serverAddress: nil) == .file("ipxe.efi", server: nil))
+        #expect(
+            try await script.choose(try request(mac: 1, arch: 9), serverAddress: nil) == .file("ipxe.efi", server: nil))
+        #expect(
+            try await script.choose(try request(mac: 1, arch: 7, userClass: "iPXE"), serverAddress: nil)
+                == .url("http://192.168.202.5/boot.ipxe"))
+        #expect(
+            try await script.choose(try request(mac: 1, arch: 11), serverAddress: nil)
+                == .file("arm64/ipxe.efi", server: IPv4Address(parsing: "192.168.202.6")))
+        #expect(try await script.choose(try request(mac: 0x99, arch: 7), serverAddress: nil) == .silent)
+    }
 }
