@@ -55,6 +55,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Receive with the interface a datagram came in on, send out of a chosen interface (IP_PKTINFO).
+        .target(name: "CDHCPShims"),
+        // ProxyDHCP: the DHCPv4 codec, the pure offer decision, the responder and the probe client.
+        .target(
+            name: "DHCP",
+            dependencies: [
+                "CDHCPShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The boot HTTP server over NIOHTTP1: ranges, HEAD, sendfile, limits; independent of TFTP.
         .target(
             name: "HTTP",
@@ -70,7 +80,7 @@ let package = Package(
         .target(
             name: "Thinboot",
             dependencies: [
-                "Files", "TFTP", "NBD", "Scripting", "HTTP",
+                "Files", "TFTP", "NBD", "Scripting", "HTTP", "DHCP",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -82,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "thinboot",
             dependencies: [
-                "Thinboot", "NBD",
+                "Thinboot", "NBD", "DHCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -96,6 +106,8 @@ let package = Package(
             name: "TFTPTests",
             dependencies: ["TFTP", "Files", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
+        .testTarget(
+            name: "DHCPTests", dependencies: ["DHCP", "TestSupport"], exclude: ["Fixtures"]),
         // CLua and CLuaShims for the differential test of the budgeted pattern functions against Lua's own.
         .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "CLua", "CLuaShims", "TestSupport"]),
         .testTarget(

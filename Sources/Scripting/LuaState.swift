@@ -108,10 +108,10 @@ final class LuaState {
         {
             throw failure(status: status, script: info.script, compiling: false)
         }
-        return try output(script: info.script)
+        return try output(script: info.script, fieldsAllowed: info.acceptsFields)
     }
 
-    private func output(script: String) throws(ScriptError) -> ScriptOutput {
+    private func output(script: String, fieldsAllowed: Bool) throws(ScriptError) -> ScriptOutput {
         switch lua_type(state, -1) {
         case LUA_TNIL:
             return .nothing
@@ -128,10 +128,36 @@ final class LuaState {
                 lua_rawgeti(state, -1, 1)
                 return .file(String(decoding: bytes(at: -1), as: UTF8.self))
             }
+            if fieldsAllowed, lua_type(state, -1) == LUA_TTABLE { return try stringFields(script: script) }
             throw ScriptError(
                 kind: .badReturn, script: script, line: nil,
                 reason: "returned \(typeName(at: -1)); return a string, thinboot.file(path) or nil")
         }
+    }
+
+    /// The most entries a returned table may have: results are a few named fields, not data.
+    static let maxReturnedFields = 64
+
+    /// The string fields of the table on top of the stack, read raw (`lua_next` runs no metamethod, so
+    /// nothing here can raise a Lua error outside a protected call).
+    private func stringFields(script: String) throws(ScriptError) -> ScriptOutput {
+        var fields: [String: [UInt8]] = [:]
+        var entries = 0
+        lua_pushnil(state)
+        while lua_next(state, -2) != 0 {
+            entries += 1
+            guard entries <= Self.maxReturnedFields else {
+                throw ScriptError(
+                    kind: .badReturn, script: script, line: nil,
+                    reason: "returned a table of more than \(Self.maxReturnedFields) entries")
+            }
+            // Keys are checked for type before reading: converting a number key in place would break lua_next.
+            if lua_type(state, -2) == LUA_TSTRING, lua_type(state, -1) == LUA_TSTRING {
+                fields[String(decoding: bytes(at: -2), as: UTF8.self)] = bytes(at: -1)
+            }
+            lua_settop(state, -2)
+        }
+        return .fields(fields)
     }
 
     // MARK: Reading values

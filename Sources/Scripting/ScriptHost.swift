@@ -30,10 +30,14 @@ public struct ScriptCallInfo: Sendable, Hashable {
     public var script: String
     /// The address the client reached this server on, when there is a client.
     public var serverAddress: String?
+    /// Whether the caller takes a returned table as ``ScriptOutput/fields(_:)`` (DHCP boot scripts); route
+    /// scripts returning a table fail as before.
+    public var acceptsFields: Bool
 
-    public init(script: String, serverAddress: String? = nil) {
+    public init(script: String, serverAddress: String? = nil, acceptsFields: Bool = false) {
         self.script = script
         self.serverAddress = serverAddress
+        self.acceptsFields = acceptsFields
     }
 }
 

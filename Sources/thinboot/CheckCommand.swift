@@ -7,7 +7,7 @@ import Thinboot
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the config, compile every script, list the routes and the NBD exports."
+        abstract: "Validate the config, compile every script, list the routes, the NBD exports and the ProxyDHCP."
     )
 
     @Option(help: "The TOML config file.") var config: String
@@ -52,6 +52,17 @@ struct CheckCommand: AsyncParsableCommand {
                 report.append(
                     "  export \(export.name): \(export.file) (\(size))\(port), nbdroot=\(server),\(export.name),nbd0")
             }
+        }
+        if let dhcp = settings.dhcp {
+            let script = try BootScript.make(config: settings, dhcp: dhcp, logger: logger)
+            do {
+                try await script.check()
+            } catch {
+                throw CommandFailure(error.description)
+            }
+            let interfaces = dhcp.interfaces.isEmpty ? "all interfaces" : dhcp.interfaces.joined(separator: ", ")
+            report.append("dhcp: ProxyDHCP on \(interfaces), ports 67 and 4011")
+            report.append("  boot \(dhcp.boot) (compiled)")
         }
         print(report.joined(separator: "\n"))
     }

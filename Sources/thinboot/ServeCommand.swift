@@ -6,17 +6,17 @@ import Thinboot
     import Glibc
 #endif
 
-/// `thinboot serve --config FILE [--only tftp|http|nbd]`: runs the servers in the foreground, logging to stderr.
+/// `thinboot serve --config FILE [--only tftp|http|nbd|dhcp]`: runs the servers in the foreground, logging to stderr.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run every server the config enables (TFTP, HTTP, NBD), or only one of them."
+        abstract: "Run every server the config enables (TFTP, HTTP, NBD, ProxyDHCP), or only one of them."
     )
 
     @Option(name: .long, help: "The TOML config file.")
     var config: String
 
-    @Option(name: .long, help: "Run only this server: tftp, http or nbd.")
+    @Option(name: .long, help: "Run only this server: tftp, http, nbd or dhcp.")
     var only: ServerRole?
 
     @OptionGroup var logging: LoggingOptions

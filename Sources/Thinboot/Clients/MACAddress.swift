@@ -45,6 +45,12 @@ public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// Whether a client can have this address: not all zeros (lo, tun and point-to-point links report that), not
+    /// broadcast, not multicast (the group bit of the first byte).
+    public var isClientAddress: Bool {
+        bytes[0] & 0x01 == 0 && bytes != [0, 0, 0, 0, 0, 0]
+    }
+
     public var description: String {
         bytes.map { byte in
             let hex = String(byte, radix: 16)

@@ -8,13 +8,17 @@
 public struct NeighbourTable: Sendable {
     public init() {}
 
-    /// The MAC the kernel has for `ip`, or nil (not on a local link, not resolved yet, or failed).
+    /// The MAC the kernel has for `ip`, or nil (not on a local link, not resolved yet, failed, or an address no
+    /// client can have: links without link-layer addresses — lo, tun, WireGuard — report all zeros).
     public func mac(for ip: String) -> MACAddress? {
+        let mac: MACAddress?
         if ip.contains(":") {
             guard let address = IPv6Bytes(ip) else { return nil }
-            return Self.ipv6Neighbours()[address]
+            mac = Self.ipv6Neighbours()[address]
+        } else {
+            mac = Self.ipv4Neighbour(ip)
         }
-        return Self.ipv4Neighbour(ip)
+        return mac.flatMap { $0.isClientAddress ? $0 : nil }
     }
 
     /// Looks `ip` up in `/proc/net/arp`: `IP  HW-type  Flags  HW-address  Mask  Device`, flag 0x2 = complete.
@@ -25,9 +29,7 @@ public struct NeighbourTable: Sendable {
             guard fields.count >= 4, fields[0] == ip, let flags = Int(fields[2].dropFirst(2), radix: 16),
                 flags & 0x2 != 0
             else { continue }
-            if let mac = MACAddress(parsing: fields[3], allowBare: false), mac.bytes != [0, 0, 0, 0, 0, 0] {
-                return mac
-            }
+            if let mac = MACAddress(parsing: fields[3], allowBare: false), mac.isClientAddress { return mac }
         }
         return nil
     }

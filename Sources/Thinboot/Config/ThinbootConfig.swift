@@ -13,6 +13,8 @@ public struct ThinbootConfig: Sendable {
     public let nbd: NBDSection?
     /// `[http]`, or nil when this config runs no HTTP server (it serves the `[tftp]` root and routes).
     public let http: HTTPSection?
+    /// `[dhcp]`, or nil when this config runs no ProxyDHCP server.
+    public let dhcp: DHCPSection?
 
     /// Reads and checks `path`. Every error names the file, the key and the problem.
     public static func load(path: String) throws(ConfigError) -> ThinbootConfig {
@@ -47,16 +49,20 @@ public struct ThinbootConfig: Sendable {
             try NBDSection(table, paths: paths)
         }
         let http = try root.table("http").map { table throws(ConfigError) in try HTTPSection(table) }
+        let dhcp = try root.table("dhcp").map { table throws(ConfigError) in
+            try DHCPSection(table, paths: paths)
+        }
         try root.finish()
-        if tftp == nil && nbd == nil {
-            throw ConfigError(file: file, key: nil, problem: "nothing to serve: add a [tftp] or an [nbd] section")
+        if tftp == nil && nbd == nil && dhcp == nil {
+            throw ConfigError(
+                file: file, key: nil, problem: "nothing to serve: add a [tftp], an [nbd] or a [dhcp] section")
         }
         if http != nil && tftp == nil {
             throw ConfigError(
                 file: file, key: "http",
                 problem: "HTTP serves the [tftp] root and routes: add a [tftp] section with `root`")
         }
-        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd, http: http)
+        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd, http: http, dhcp: dhcp)
     }
 }
 

@@ -5,7 +5,9 @@ import Scripting
 extension Router {
     /// The router a config describes: its routes over `[tftp] root`, scripts on a worker pool with the config's
     /// limits, `thinboot.data` under the config's folder, `thinboot.exports()` from `[nbd]`.
-    public static func make(config: ThinbootConfig, tftp: TFTPSection, logger: Logger) throws -> Router {
+    public static func make(
+        config: ThinbootConfig, tftp: TFTPSection, learned: DHCPLearnedClients = DHCPLearnedClients(), logger: Logger
+    ) throws -> Router {
         let root = try StaticRoot(path: tftp.root)
         let host = ThinbootScriptHost(
             root: root.directory, dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd,
@@ -13,7 +15,7 @@ extension Router {
             logger: logger)
         let pool = ScriptPool(
             host: host, limits: tftp.scripts.limits, workers: tftp.scripts.workers, logger: logger)
-        return Router(routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, logger: logger)
+        return Router(routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, learned: learned, logger: logger)
     }
 
     /// Compiles every route's script (running its top-level code once), returning the errors found.

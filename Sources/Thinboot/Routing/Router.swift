@@ -28,6 +28,8 @@ public final class Router: Sendable {
     let pool: ScriptPool
     let arch: ArchTable
     let clients: ClientMemory
+    /// What ProxyDHCP taught per MAC: the firmware's architecture beats a guess from the boot loader.
+    let learned: DHCPLearnedClients
     let neighbours: @Sendable (String) -> MACAddress?
     let logger: Logger
     private let generated = GeneratedContentCache()
@@ -36,7 +38,7 @@ public final class Router: Sendable {
     /// neighbour table (replaceable in tests).
     public init(
         routes: [RouteConfig], root: StaticRoot, pool: ScriptPool, arch: ArchTable = ArchTable(),
-        clients: ClientMemory = ClientMemory(),
+        clients: ClientMemory = ClientMemory(), learned: DHCPLearnedClients = DHCPLearnedClients(),
         neighbours: @escaping @Sendable (String) -> MACAddress? = { NeighbourTable().mac(for: $0) },
         logger: Logger
     ) {
@@ -45,6 +47,7 @@ public final class Router: Sendable {
         self.pool = pool
         self.arch = arch
         self.clients = clients
+        self.learned = learned
         self.neighbours = neighbours
         self.logger = logger
     }
@@ -76,7 +79,9 @@ public final class Router: Sendable {
             argument: {
                 var request = job.request
                 request.mac = self.mac(for: request) ?? knownMAC
-                request.arch = request.match.params["arch"] ?? knownArch ?? self.clients.arch(for: request.ip)
+                request.arch =
+                    request.match.params["arch"] ?? knownArch ?? request.mac.flatMap(self.learned.arch(for:))
+                    ?? self.clients.arch(for: request.ip)
                 return request.scriptValue
             },
             completion: { result in completion(self.content(from: result, of: job)) })
@@ -120,6 +125,9 @@ public final class Router: Sendable {
             return Result { () throws(BootRefusal) in try staticContent(at: path) }
         case .success(.nothing):
             return Result { () throws(BootRefusal) in try staticContent(at: request.path) }
+        case .success(.fields):
+            // Routes never ask for tables (ScriptCallInfo.acceptsFields is false): the pool refuses them.
+            return .failure(.scriptError)
         case .failure(let error):
             logger.error(
                 "route script failed",

@@ -9,6 +9,8 @@ public struct ThinbootServer: Sendable {
     public let config: ThinbootConfig
     public let roles: Set<ServerRole>
     public let logger: Logger
+    /// What ProxyDHCP learns per MAC, read by the TFTP router (one store for the whole process).
+    let learned = DHCPLearnedClients()
 
     public init(config: ThinbootConfig, roles: Set<ServerRole> = Set(ServerRole.allCases), logger: Logger) {
         self.config = config
@@ -30,6 +32,7 @@ public struct ThinbootServer: Sendable {
         }
         // After the servers that use it, so it stops first: see ScriptPoolService.
         if let router { services.append(ScriptPoolService(pool: router.pool)) }
+        if roles.contains(.dhcp), let dhcp = config.dhcp { services.append(try makeDHCPService(dhcp)) }
         var nbd: NBDService?
         if roles.contains(.nbd), let section = config.nbd {
             nbd = NBDService(section: section, logger: logger)

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The ProxyDHCP responder: receives on the DHCP port (67) and PXE's boot-server port (4011), hands each PXE
+/// client's request to `decide` (the boot script), and sends what ``ProxyOffer`` makes of the choice to
+/// ``ReplyDestination`` — broadcasts out of the interface the request came in on. One log line per request it
+/// acts on: `dhcp.mac`, `dhcp.arch`, `dhcp.user_class`, `dhcp.relay`, `dhcp.file`, `dhcp.outcome` (`offered`,
+/// `silent`, `script error`, `dropped`). Clients that are not PXE or HTTP boot, and REQUESTs naming another
+/// server, are left to the site's server without a line (they are most of a network's DHCP traffic).
+public final class ProxyDHCPServer: Sendable {
+    /// What the boot script chose; throwing means the script failed (logged as `script error`, no answer).
+    public typealias Decide = @Sendable (PXEClientRequest) async throws -> BootChoice
+
+    public let configuration: ProxyDHCPConfiguration
+    private let dhcp: DHCPSocket
+    private let bootServer: DHCPSocket
+    private let decide: Decide
+    private let logger: Logger
+    private let stopped = Atomic<Bool>(false)
+    private let pending = Atomic<Int>(0)
+    private let limiter: Mutex<AnswerLimiter>
+    private let clock = ContinuousClock()
+    private let started: ContinuousClock.Instant
+
+    /// Binds both ports (the error names the port and says what privilege binding it needs).
+    public init(configuration: ProxyDHCPConfiguration, decide: @escaping Decide, logger: Logger) throws(DHCPBindError) {
+        self.configuration = configuration
+        dhcp = try DHCPSocket(address: configuration.bindAddress, port: configuration.dhcpPort)
+        bootServer = try DHCPSocket(address: configuration.bindAddress, port: configuration.bootServerPort)
+        self.decide = decide
+        self.logger = logger
+        limiter = Mutex(AnswerLimiter(perMAC: configuration.answersPerMAC))
+        started = clock.now
+    }
+
+    /// The ports bound (the real ones when 0 was asked).
+    public var ports: (dhcp: UInt16, bootServer: UInt16) { (dhcp.port, bootServer.port) }
+
+    /// Serves until ``shutdown()``: one receiving thread per socket, answers computed as tasks.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (socket, port) in [(dhcp, PXEClientRequest.Port.dhcp), (bootServer, .bootServer)] {
+                group.addTask { await self.receiveLoop(socket, port: port) }
+            }
+        }
+    }
+
+    /// Stops receiving within a quarter of a second; answers being computed still go out.
+    public func shutdown() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    private func receiveLoop(_ socket: DHCPSocket, port: PXEClientRequest.Port) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                while !self.stopped.load(ordering: .relaxed) {
+                    guard let datagram = socket.receive(timeoutMilliseconds: 250) else { continue }
+                    self.handle(datagram, on: socket, port: port)
+                }
+                done.resume()
+            }
+            thread.name = port == .dhcp ? "thinboot-dhcp" : "thinboot-dhcp4011"
+            thread.start()
+        }
+    }
+
+    private func handle(_ datagram: DHCPSocket.Datagram, on socket: DHCPSocket, port: PXEClientRequest.Port) {
+        let interface = DHCPSocket.interfaceName(datagram.interfaceIndex)
+        guard configuration.interfaces.isEmpty || configuration.interfaces.contains(interface) else { return }
+        let message: DHCPMessage
+        do {
+            message = try DHCPMessage(decoding: datagram.bytes)
+        } catch {
+            log(
+                "dhcp request dropped", outcome: "dropped",
+                ["dhcp.peer": "\(datagram.peer)", "dhcp.interface": "\(interface)", "dhcp.reason": "\(error)"])
+            return
+        }
+        guard let request = PXEClientRequest(message: message, interface: interface, port: port),
+            ProxyOffer.isAddressed(message, request: request, serverIdentifier: datagram.localAddress)
+        else { return }
+        let now = (clock.now - started) / .seconds(1)
+        switch limiter.withLock({ $0.admit(request.hardwareAddress, now: now) }) {
+        case .answer: break
+        case .dropAndLog:
+            log(request, outcome: "dropped", file: nil, reason: "more than \(configuration.answersPerMAC) a second")
+            return
+        case .dropQuietly: return
+        }
+        guard pending.add(1, ordering: .relaxed).newValue <= configuration.maxPending else {
+            pending.subtract(1, ordering: .relaxed)
+            log(request, outcome: "dropped", file: nil, reason: "\(configuration.maxPending) answers in progress")
+            return
+        }
+        Task {
+            defer { pending.subtract(1, ordering: .relaxed) }
+            await answer(message, request: request, datagram: datagram, socket: socket)
+        }
+    }
+
+    private func answer(
+        _ message: DHCPMessage, request: PXEClientRequest, datagram: DHCPSocket.Datagram, socket: DHCPSocket
+    ) async {
+        let choice: BootChoice
+        do {
+            choice = try await decide(request)
+        } catch {
+            log(request, outcome: "script error", file: nil, reason: "\(error)")
+            return
+        }
+        let local = datagram.localAddress
+        guard
+            let reply = ProxyOffer.answer(
+                to: message, request: request, choice: choice, serverIdentifier: local,
+                nextServer: configuration.nextServer ?? local)
+        else {
+            log(request, outcome: "silent", file: nil, reason: nil)
+            return
+        }
+        let bytes = reply.encoded()
+        let destination = ReplyDestination.of(
+            request: request, broadcastFlag: message.isBroadcast, sourcePort: datagram.peerPort,
+            clientPort: configuration.clientPort)
+        let sent: Bool
+        switch destination {
+        case .broadcast:
+            sent = socket.send(
+                bytes, to: .broadcast, port: configuration.clientPort, interfaceIndex: datagram.interfaceIndex,
+                source: local)
+        case .unicast(let address, let port):
+            sent = socket.send(bytes, to: address, port: port, interfaceIndex: 0, source: local)
+        }
+        log(request, outcome: "offered", file: reply.bootFileName, reason: sent ? nil : "the kernel refused the send")
+    }
+
+    private func log(_ request: PXEClientRequest, outcome: String, file: String?, reason: String?) {
+        var metadata: Logger.Metadata = [
+            "dhcp.mac": "\(request.macText)",
+            "dhcp.arch": "\(request.architecture?.description ?? "-")",
+            "dhcp.user_class": "\(request.userClass ?? "-")",
+            "dhcp.relay": "\(request.relay?.description ?? "-")",
+            "dhcp.file": "\(file ?? "-")",
+            "dhcp.interface": "\(request.interface)",
+            "dhcp.message": "\(request.message.name)",
+        ]
+        if let reason { metadata["dhcp.reason"] = "\(reason)" }
+        log("dhcp answer", outcome: outcome, metadata)
+    }
+
+    private func log(_ message: Logger.Message, outcome: String, _ metadata: Logger.Metadata) {
+        var metadata = metadata
+        metadata["dhcp.outcome"] = "\(outcome)"
+        logger.info(message, metadata: metadata)
+    }
+}
