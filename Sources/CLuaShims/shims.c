@@ -443,7 +443,4 @@ int thinboot_push_file_marker(lua_State *L, const char *path, size_t length) {
 
 // MARK: - Macro wrappers
 
-void thinboot_pop(lua_State *L, int n) { lua_pop(L, n); }
 const char *thinboot_tolstring(lua_State *L, int index, size_t *length) { return lua_tolstring(L, index, length); }
-int thinboot_upvalueindex(int index) { return lua_upvalueindex(index); }
-int thinboot_registryindex(void) { return LUA_REGISTRYINDEX; }

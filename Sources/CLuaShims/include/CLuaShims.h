@@ -90,8 +90,5 @@ int thinboot_is_file_marker(lua_State *L, int index);
 int thinboot_push_file_marker(lua_State *L, const char *path, size_t length);
 
 // Macro wrappers.
-void thinboot_pop(lua_State *L, int n);
 const char *thinboot_tolstring(lua_State *L, int index, size_t *length);
-int thinboot_upvalueindex(int index);
-int thinboot_registryindex(void);
 #endif
