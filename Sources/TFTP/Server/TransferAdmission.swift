@@ -90,8 +90,9 @@ struct TransferAdmission: Sendable {
     mutating func admit(_ endpoint: Endpoint, now: ContinuousClock.Instant) -> Verdict {
         guard !isStopped else { return .stopping }
         guard pending[endpoint] == nil else { return .duplicate }
+        // Taken out of the table while it changes, so its ticket array is not copied on every append.
         var client =
-            clients[endpoint.ip]
+            clients.removeValue(forKey: endpoint.ip)
             ?? Client(tokens: Double(limits.newTransfersPerSecond), refilledAt: now)
         refill(&client, now: now)
         if let verdict = check(client) {
@@ -103,6 +104,7 @@ struct TransferAdmission: Sendable {
         }
         if transfers >= limits.maxTransfers || halfOpen >= limits.maxHalfOpen {
             guard displaceHalfOpen(heldBelow: client.halfOpen.count, now: now) else {
+                remember(client, for: endpoint.ip)
                 return .busy(transfers >= limits.maxTransfers ? "max_transfers" : "max_half_open")
             }
         }
@@ -130,9 +132,9 @@ struct TransferAdmission: Sendable {
     /// was displaced meanwhile: the engine ends it.
     mutating func establish(_ ticket: Ticket) -> Bool {
         guard !displaced.contains(ticket) else { return false }
-        guard var client = clients[ticket.endpoint.ip], let index = client.halfOpen.firstIndex(of: ticket) else {
-            return true
-        }
+        guard let index = clients[ticket.endpoint.ip]?.halfOpen.firstIndex(of: ticket),
+            var client = clients.removeValue(forKey: ticket.endpoint.ip)
+        else { return true }
         client.halfOpen.remove(at: index)
         if client.halfOpen.isEmpty { halfOpenHolders.remove(ticket.endpoint.ip) }
         client.tokens = min(client.tokens + 1, Double(limits.newTransfersPerSecond))
@@ -149,7 +151,8 @@ struct TransferAdmission: Sendable {
     /// comes back.
     mutating func release(_ ticket: Ticket, established: Bool, refused: Bool) {
         if displaced.remove(ticket) != nil { return }
-        guard pending[ticket.endpoint] == ticket.number, var client = clients[ticket.endpoint.ip] else { return }
+        guard pending[ticket.endpoint] == ticket.number, var client = clients.removeValue(forKey: ticket.endpoint.ip)
+        else { return }
         pending[ticket.endpoint] = nil
         transfers -= 1
         client.transfers -= 1
@@ -185,7 +188,7 @@ struct TransferAdmission: Sendable {
             most = held.count
             oldest = first.number
         }
-        guard let holder, var client = clients[holder] else { return false }
+        guard let holder, var client = clients.removeValue(forKey: holder) else { return false }
         let victim = client.halfOpen.removeFirst()
         if client.halfOpen.isEmpty { halfOpenHolders.remove(holder) }
         client.transfers -= 1
