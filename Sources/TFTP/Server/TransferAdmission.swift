@@ -131,7 +131,7 @@ struct TransferAdmission: Sendable {
     /// The transfer of `ticket` had its first ACK: no longer half-open, and its token comes back. False when it
     /// was displaced meanwhile: the engine ends it.
     mutating func establish(_ ticket: Ticket) -> Bool {
-        guard !displaced.contains(ticket) else { return false }
+        guard !isDisplaced(ticket) else { return false }
         guard let index = clients[ticket.endpoint.ip]?.halfOpen.firstIndex(of: ticket),
             var client = clients.removeValue(forKey: ticket.endpoint.ip)
         else { return true }
@@ -144,13 +144,14 @@ struct TransferAdmission: Sendable {
     }
 
     /// Whether `ticket` was displaced by a newer request (its engine then ends the transfer without a word).
-    func isDisplaced(_ ticket: Ticket) -> Bool { displaced.contains(ticket) }
+    /// Asked on every event of every transfer; nearly always nothing is displaced, and then nothing is hashed.
+    func isDisplaced(_ ticket: Ticket) -> Bool { !displaced.isEmpty && displaced.contains(ticket) }
 
     /// The request of `ticket` is over. `established`: ``establish(_:)`` accepted its first ACK; `refused`: it was
     /// answered with one ERROR and no data, which costs a spoofed victim no more than the request did, so its token
     /// comes back.
     mutating func release(_ ticket: Ticket, established: Bool, refused: Bool) {
-        if displaced.remove(ticket) != nil { return }
+        if !displaced.isEmpty, displaced.remove(ticket) != nil { return }
         guard pending[ticket.endpoint] == ticket.number, var client = clients.removeValue(forKey: ticket.endpoint.ip)
         else { return }
         pending[ticket.endpoint] = nil
