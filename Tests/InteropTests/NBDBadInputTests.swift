@@ -61,13 +61,7 @@ import Testing
         let harness = try await NBDServerHarness(
             { [NBDExportDefinition(name: "disk", path: $0.file("disk.img"))] }, handshakeTimeout: handshakeTimeout,
             configure: configure)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
+        try await harness.serving(body)
     }
 
     /// The server still answers a real client after the abuse.

@@ -22,13 +22,7 @@ import Testing
         _ body: (NBDServerHarness) async throws -> Void
     ) async throws {
         let harness = try await NBDServerHarness(make)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
+        try await harness.serving(body)
     }
 
     @Test func nbdinfoListsNamesSizesFlagsAndBlockSizes() async throws {

@@ -40,13 +40,7 @@ import Testing
                 try NBDServerHarness.makeImage(at: path, seed: 1, size: imageSize)
                 return [NBDExportDefinition(name: "disk", path: path)]
             }, configure: configure, logger: logger)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
+        try await harness.serving(body)
     }
 
     /// Four connections each send a 64 MiB WRITE to a read-only export, all but its last byte: the server drops

@@ -59,6 +59,17 @@ final class NBDServerHarness: Sendable {
         directory.remove()
     }
 
+    /// Runs `body` against this server, then stops it, whether `body` returned or threw.
+    func serving(_ body: (NBDServerHarness) async throws -> Void) async throws {
+        do {
+            try await body(self)
+        } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+    }
+
     /// Runs a Python snippet under `nbdsh` (libnbd's shell; `h` is a fresh handle, `nbd`, `os`, `errno` and
     /// `hashlib` are imported) and returns its stdout lines. Uses the system Python, which has libnbd's module.
     func nbdsh(_ script: String) async throws -> [String] {
