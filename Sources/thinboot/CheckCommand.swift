@@ -7,7 +7,8 @@ import Thinboot
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the config, compile every script, list the routes, the NBD exports and the ProxyDHCP."
+        abstract:
+            "Validate the config, compile every script, list the routes, the NBD exports, the ProxyDHCP and the lease files."
     )
 
     @Option(help: "The TOML config file.") var config: String
@@ -63,6 +64,15 @@ struct CheckCommand: AsyncParsableCommand {
             let interfaces = dhcp.interfaces.isEmpty ? "all interfaces" : dhcp.interfaces.joined(separator: ", ")
             report.append("dhcp: ProxyDHCP on \(interfaces), ports 67 and 4011")
             report.append("  boot \(dhcp.boot) (compiled)")
+        }
+        if let clients = settings.clients, !clients.leases.isEmpty {
+            report.append("clients: MACs from \(clients.leases.count) lease file(s), for clients across routers")
+            for file in LeaseFiles(paths: clients.leases, logger: logger).summaries() {
+                let state =
+                    file.problem
+                    ?? "\(file.format?.rawValue ?? "empty"), \(file.live) live lease\(file.live == 1 ? "" : "s")"
+                report.append("  leases \(file.path): \(state)")
+            }
         }
         print(report.joined(separator: "\n"))
     }

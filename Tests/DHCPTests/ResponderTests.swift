@@ -16,6 +16,7 @@ import Testing
     /// A server on free loopback ports running `decide`, for the duration of `body`.
     static func withServer(
         clientPort: UInt16 = 0, answersPerMAC: Int = 4, decide: @escaping ProxyDHCPServer.Decide,
+        observe: @escaping ProxyDHCPServer.Observe = { _ in },
         _ body: (ProxyDHCPServer, LogRecord) async throws -> Void
     ) async throws {
         let record = LogRecord(level: .info)
@@ -23,7 +24,7 @@ import Testing
             configuration: ProxyDHCPConfiguration(
                 bindAddress: loopback, dhcpPort: 0, bootServerPort: 0, clientPort: clientPort,
                 nextServer: IPv4Address(parsing: "10.0.0.9")!, answersPerMAC: answersPerMAC),
-            decide: decide, logger: record.logger)
+            decide: decide, observe: observe, logger: record.logger)
         let running = Task { await server.run() }
         defer {
             server.shutdown()
@@ -176,6 +177,36 @@ import Testing
             #expect(offer.options.messageType == .offer)
             #expect(offer.yourAddress == .zero)
             #expect(offer.bootFileName == "undionly.kpxe")
+        }
+    }
+
+    /// The REQUEST a PXE client sends the site's server after taking its offer names the address it gets: the
+    /// responder shows it to `observe` (where the address is tied to the MAC) and runs no script for it.
+    @Test func aRequestToTheSiteServerIsObservedWithTheAddressItAsksFor() async throws {
+        let observed = Mutex<[PXEClientRequest]>([])
+        let calls = Mutex(0)
+        try await Self.withServer(
+            decide: { _ in
+                calls.withLock { $0 += 1 }
+                return .file("ipxe.efi", server: nil)
+            },
+            observe: { request in observed.withLock { $0.append(request) } }
+        ) { server, record in
+            var request = ProxyOfferTests.request(type: .request)
+            request.options.serverIdentifier = IPv4Address(parsing: "10.0.0.2")!
+            request.options.requestedAddress = IPv4Address(parsing: "10.0.0.77")!
+            var discover = ProxyOfferTests.request(type: .discover)
+            discover.options.requestedAddress = IPv4Address(parsing: "10.0.0.66")!
+            let client = Client()
+            client.send(request.encoded(), port: server.ports.dhcp)
+            client.send(discover.encoded(), port: server.ports.dhcp)
+            for _ in 0..<200 where observed.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            let seen = observed.withLock { $0 }
+            #expect(seen.map(\.message) == [.request, .discover])
+            #expect(seen.first?.boundAddress == IPv4Address(parsing: "10.0.0.77"))
+            #expect(seen.last?.boundAddress == nil, "a DISCOVER's option 50 is only a wish")
+            _ = await Self.lines(record, "dhcp.outcome=offered", count: 1)
+            #expect(calls.withLock { $0 } == 1, "only the DISCOVER runs the script")
         }
     }
 

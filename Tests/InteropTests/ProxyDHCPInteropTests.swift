@@ -229,7 +229,10 @@ import Testing
         }
     }
 
-    @Test func aRoutedClientGetsItsOfferThroughTheRelay() async throws {
+    /// The client behind the relay gets its PXE offer through the relay, then takes its address from the site
+    /// server (through the relay too) and fetches a per-MAC TFTP file from Thinboot across the router: the MAC comes
+    /// from the site server's lease file, while Thinboot's neighbour table knows only the router.
+    @Test func aRoutedClientGetsItsOfferThroughTheRelayAndItsMACFromTheLeases() async throws {
         let directory = try TemporaryDirectory("proxy-dhcp-relay")
         defer { directory.remove() }
         try await Self.withLab { lab in
@@ -243,16 +246,44 @@ import Testing
             try await lab.plug(thinboot, into: lan, interface: "tbdt\(lab.tag)", address: "10.97.0.2/24")
             try await lab.plug(router, into: lan, interface: "tbdru\(lab.tag)", address: "10.97.0.3/24")
             try await lab.plug(router, into: routed, interface: "tbdrd\(lab.tag)", address: "10.93.0.1/24")
-            try await lab.plug(client, into: routed, interface: "tbdc\(lab.tag)", address: nil)
+            try await lab.plug(
+                client, into: routed, interface: "tbdc\(lab.tag)", address: nil, mac: "52:54:00:93:00:05")
             for host in [site, thinboot] {
                 try await lab.ip(["-n", host, "route", "add", "10.93.0.0/24", "via", "10.97.0.3"])
             }
+            let forwarding = try await runTool(
+                "ip", ["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"], timeout: .seconds(10))
+            #expect(forwarding.status == 0, "\(forwarding.stderr)")
             let dnsmasq = try await Self.siteServer(
                 in: site, interface: "tbds\(lab.tag)",
                 ranges: ["10.97.0.100,10.97.0.150,255.255.255.0,1h", "10.93.0.100,10.93.0.150,255.255.255.0,1h"],
                 directory: directory)
             defer { dnsmasq.stop() }
-            let server = try Self.proxy(in: thinboot, interfaces: ["tbdt\(lab.tag)"], directory: directory)
+            // Thinboot serves ProxyDHCP and TFTP, with a route that answers with the client's MAC, and reads the
+            // site server's lease file.
+            try directory.write("boot.lua", Self.bootScript)
+            try directory.write("tftpboot/.keep", "")
+            try directory.write("host.lua", "return function(req) return 'host ' .. tostring(req.mac) .. '\\n' end\n")
+            let tftpPort = 20000 + Int(getpid() % 20000)
+            let config = try directory.write(
+                "thinboot.toml",
+                """
+                [dhcp]
+                proxy = true
+                interfaces = ["tbdt\(lab.tag)"]
+                boot = "boot.lua"
+                answers_per_mac = 100
+                [tftp]
+                listen = ["10.97.0.2:\(tftpPort)"]
+                root = "tftpboot"
+                [[tftp.route]]
+                path = "hosts/boot.cfg"
+                script = "host.lua"
+                [clients]
+                leases = ["\(directory.file("site.leases"))"]
+                """)
+            let server = try BackgroundProcess(
+                "ip", ["netns", "exec", thinboot, try thinbootExecutable(), "serve", "--config", config])
             // The router's relay forwards to both servers: the site's and Thinboot (a second helper address).
             let relay = try BackgroundProcess(
                 "ip",
@@ -264,12 +295,64 @@ import Testing
 
             let lines = try await Self.probe(
                 in: client, interface: "tbdc\(lab.tag)", mac: "52:54:00:93:00:05", arch: "x86_64-efi")
-            let log = server.stop()
             #expect(lines.contains { $0.hasPrefix("dhcp server=10.97.0.1 ") && $0.contains(" address=10.93.0.") })
             #expect(
                 lines.contains(
                     "proxy server=10.97.0.2 type=offer address=- next_server=10.97.0.2 file=ipxe.efi "
                         + "vendor_class=PXEClient"), "\(lines)")
+
+            // The client takes a lease through the relay (udhcpc's own vendor class: Thinboot stays silent), sets
+            // the address and a route through the router, and asks Thinboot for its file.
+            let bound = try directory.write(
+                "bound.sh",
+                """
+                #!/bin/sh
+                [ "$1" = bound ] || exit 0
+                ip addr add "$ip/24" dev "$interface" && ip route add default via 10.93.0.1 && echo "bound $ip"
+                """)
+            chmod(bound, 0o755)
+            var address: String?
+            for _ in 0..<3 where address == nil {
+                let result = try await runTool(
+                    "ip",
+                    [
+                        "netns", "exec", client, "busybox", "udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "1", "-i",
+                        "tbdc\(lab.tag)", "-s", bound,
+                    ], timeout: .seconds(30))
+                address = result.stdoutText.split(separator: "\n").first { $0.hasPrefix("bound 10.93.0.") }.map {
+                    String($0.dropFirst("bound ".count))
+                }
+            }
+            let clientAddress = try #require(address, "the routed client took no lease through the relay")
+            // dnsmasq writes its lease file a moment after the ACK (bounded wait); the generated file is cached a few
+            // seconds per client, so the first fetch must already see the lease.
+            for _ in 0..<50 {
+                let leases = (try? String(contentsOfFile: directory.file("site.leases"), encoding: .utf8)) ?? ""
+                if leases.contains("52:54:00:93:00:05 \(clientAddress) ") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Bounded retries while the server binds.
+            var fetched: ToolResult?
+            var content: String?
+            for _ in 0..<20 {
+                fetched = try await runTool(
+                    "ip",
+                    [
+                        "netns", "exec", client, "busybox", "tftp", "-g", "-r", "hosts/boot.cfg", "-l",
+                        directory.file("boot.cfg"), "10.97.0.2", "\(tftpPort)",
+                    ], timeout: .seconds(20))
+                content = try? String(contentsOfFile: directory.file("boot.cfg"), encoding: .utf8)
+                if fetched?.status == 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(fetched?.status == 0, "\(fetched?.stderr ?? "")")
+            #expect(content == "host 52:54:00:93:00:05\n", "the file a routed client gets names its MAC")
+            // What Thinboot's kernel knows: the router's MAC, never the client's.
+            let neighbours = try await runTool("ip", ["-n", thinboot, "neigh", "show"], timeout: .seconds(10))
+            #expect(neighbours.stdoutText.contains("10.97.0.3 "), "\(neighbours.stdoutText)")
+            #expect(!neighbours.stdoutText.contains(clientAddress + " "), "\(neighbours.stdoutText)")
+            #expect(!neighbours.stdoutText.contains("52:54:00:93:00:05"), "\(neighbours.stdoutText)")
+            let log = server.stop()
             #expect(log.contains("dhcp.relay=10.93.0.1"), "\(log)")
         }
     }

@@ -8,10 +8,11 @@ import Testing
 
 @testable import Thinboot
 
-/// A router over a config file, as `serve` builds it but with a fake neighbour table and two script workers.
+/// A router over a config file, as `serve` builds it (its `[clients]` lease files too) but with a fake neighbour
+/// table and two script workers.
 func makeRouter(
     configFile: String, neighbours: @escaping @Sendable (String) -> MACAddress? = { _ in nil },
-    log: LogRecord = LogRecord()
+    learned: DHCPLearnedClients = DHCPLearnedClients(), log: LogRecord = LogRecord()
 ) throws -> Router {
     let config = try ThinbootConfig.load(path: configFile)
     let tftp = try #require(config.tftp)
@@ -21,7 +22,8 @@ func makeRouter(
         logger: log.logger)
     let pool = ScriptPool(host: host, limits: tftp.scripts.limits, workers: 2, logger: log.logger)
     return Router(
-        routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, neighbours: neighbours,
+        routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, learned: learned,
+        leases: LeaseFiles(paths: config.clients?.leases ?? [], logger: log.logger), neighbours: neighbours,
         logger: log.logger)
 }
 

@@ -55,6 +55,12 @@ public struct DHCPOptions: Sendable, Hashable {
         set { self[.serverIdentifier] = newValue?.bytes }
     }
 
+    /// Option 50: the address a client asks for (in a REQUEST to the server whose offer it took).
+    public var requestedAddress: IPv4Address? {
+        get { self[.requestedAddress].flatMap { IPv4Address(bytes: $0) } }
+        set { self[.requestedAddress] = newValue?.bytes }
+    }
+
     /// Option 60 as text (`PXEClient:Arch:00007:UNDI:003000`).
     public var vendorClass: String? {
         get { self[.vendorClass].map { String(decoding: $0, as: UTF8.self) } }

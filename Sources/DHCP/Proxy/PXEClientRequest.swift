@@ -22,6 +22,8 @@ public struct PXEClientRequest: Sendable, Hashable {
     public let relay: IPv4Address?
     /// `ciaddr`: the client's address once it has one (port 4011 requests).
     public let clientAddress: IPv4Address?
+    /// Option 50: in a REQUEST, the address the client took from the site server's offer.
+    public let requestedAddress: IPv4Address?
     /// The interface the request came in on.
     public let interface: String
     /// Option 60 starts with `HTTPClient`: UEFI HTTP boot, which wants a URL as its boot file.
@@ -44,8 +46,16 @@ public struct PXEClientRequest: Sendable, Hashable {
         self.vendorClass = vendorClass
         relay = message.relayAddress.isZero ? nil : message.relayAddress
         clientAddress = message.clientAddress.isZero ? nil : message.clientAddress
+        requestedAddress = message.options.requestedAddress
         self.interface = interface
         self.isHTTPClient = isHTTPClient
+    }
+
+    /// The address the client holds or is taking: `ciaddr` once it has one, else, in a REQUEST, the address it
+    /// asks the site's server for (the one that server offered it). nil for a DISCOVER, whose option 50 is only
+    /// a wish.
+    public var boundAddress: IPv4Address? {
+        clientAddress ?? (message == .request ? requestedAddress : nil)
     }
 
     /// `aa:bb:cc:dd:ee:ff` for Ethernet; the bytes in the same form for other hardware types.

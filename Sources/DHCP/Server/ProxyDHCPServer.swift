@@ -11,11 +11,15 @@ import Synchronization
 public final class ProxyDHCPServer: Sendable {
     /// What the boot script chose; throwing means the script failed (logged as `script error`, no answer).
     public typealias Decide = @Sendable (PXEClientRequest) async throws -> BootChoice
+    /// Sees every PXE client request received, answered or not (a REQUEST to the site's server too): where what
+    /// DHCP teaches about a client is recorded. Called on a receiving thread; must be quick.
+    public typealias Observe = @Sendable (PXEClientRequest) -> Void
 
     public let configuration: ProxyDHCPConfiguration
     private let dhcp: DHCPSocket
     private let bootServer: DHCPSocket
     private let decide: Decide
+    private let observe: Observe
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
     private let pending = Atomic<Int>(0)
@@ -24,11 +28,15 @@ public final class ProxyDHCPServer: Sendable {
     private let started: ContinuousClock.Instant
 
     /// Binds both ports (the error names the port and says what privilege binding it needs).
-    public init(configuration: ProxyDHCPConfiguration, decide: @escaping Decide, logger: Logger) throws(DHCPBindError) {
+    public init(
+        configuration: ProxyDHCPConfiguration, decide: @escaping Decide, observe: @escaping Observe = { _ in },
+        logger: Logger
+    ) throws(DHCPBindError) {
         self.configuration = configuration
         dhcp = try DHCPSocket(address: configuration.bindAddress, port: configuration.dhcpPort)
         bootServer = try DHCPSocket(address: configuration.bindAddress, port: configuration.bootServerPort)
         self.decide = decide
+        self.observe = observe
         self.logger = logger
         limiter = Mutex(AnswerLimiter(perMAC: configuration.answersPerMAC))
         started = clock.now
@@ -77,9 +85,9 @@ public final class ProxyDHCPServer: Sendable {
                 ["dhcp.peer": "\(datagram.peer)", "dhcp.interface": "\(interface)", "dhcp.reason": "\(error)"])
             return
         }
-        guard let request = PXEClientRequest(message: message, interface: interface, port: port),
-            ProxyOffer.isAddressed(message, request: request, serverIdentifier: datagram.localAddress)
-        else { return }
+        guard let request = PXEClientRequest(message: message, interface: interface, port: port) else { return }
+        observe(request)
+        guard ProxyOffer.isAddressed(message, request: request, serverIdentifier: datagram.localAddress) else { return }
         let now = (clock.now - started) / .seconds(1)
         switch limiter.withLock({ $0.admit(request.hardwareAddress, now: now) }) {
         case .answer: break

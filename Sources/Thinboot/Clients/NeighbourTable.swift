@@ -8,9 +8,12 @@
 public struct NeighbourTable: Sendable {
     public init() {}
 
-    /// The MAC the kernel has for `ip`, or nil (not on a local link, not resolved yet, failed, or an address no
-    /// client can have: links without link-layer addresses — lo, tun, WireGuard — report all zeros).
+    /// The MAC the kernel has for `ip`, or nil: not on a local link (an address outside every local interface's
+    /// subnet is reached through a router, and its neighbour entry would be the router's), not resolved yet,
+    /// failed, or an address no client can have (links without link-layer addresses — lo, tun, WireGuard —
+    /// report all zeros).
     public func mac(for ip: String) -> MACAddress? {
+        guard LocalSubnets.contains(ip) else { return nil }
         let mac: MACAddress?
         if ip.contains(":") {
             guard let address = IPv6Bytes(ip) else { return nil }

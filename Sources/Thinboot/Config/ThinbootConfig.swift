@@ -15,6 +15,8 @@ public struct ThinbootConfig: Sendable {
     public let http: HTTPSection?
     /// `[dhcp]`, or nil when this config runs no ProxyDHCP server.
     public let dhcp: DHCPSection?
+    /// `[clients]`: lease files to take MACs from; empty when absent.
+    public let clients: ClientsSection?
 
     /// Reads and checks `path`. Every error names the file, the key and the problem.
     public static func load(path: String) throws(ConfigError) -> ThinbootConfig {
@@ -52,6 +54,9 @@ public struct ThinbootConfig: Sendable {
         let dhcp = try root.table("dhcp").map { table throws(ConfigError) in
             try DHCPSection(table, paths: paths)
         }
+        let clients = try root.table("clients").map { table throws(ConfigError) in
+            try ClientsSection(table, paths: paths)
+        }
         try root.finish()
         if tftp == nil && nbd == nil && dhcp == nil {
             throw ConfigError(
@@ -62,7 +67,8 @@ public struct ThinbootConfig: Sendable {
                 file: file, key: "http",
                 problem: "HTTP serves the [tftp] root and routes: add a [tftp] section with `root`")
         }
-        return ThinbootConfig(file: file, directory: directory, tftp: tftp, nbd: nbd, http: http, dhcp: dhcp)
+        return ThinbootConfig(
+            file: file, directory: directory, tftp: tftp, nbd: nbd, http: http, dhcp: dhcp, clients: clients)
     }
 }
 

@@ -15,7 +15,10 @@ extension Router {
             logger: logger)
         let pool = ScriptPool(
             host: host, limits: tftp.scripts.limits, workers: tftp.scripts.workers, logger: logger)
-        return Router(routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, learned: learned, logger: logger)
+        let leases = LeaseFiles(paths: config.clients?.leases ?? [], logger: logger)
+        return Router(
+            routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, learned: learned, leases: leases,
+            logger: logger)
     }
 
     /// Compiles every route's script (running its top-level code once), returning the errors found.

@@ -30,15 +30,18 @@ public final class Router: Sendable {
     let clients: ClientMemory
     /// What ProxyDHCP taught per MAC: the firmware's architecture beats a guess from the boot loader.
     let learned: DHCPLearnedClients
+    /// The site DHCP servers' lease files (`[clients] leases`): MACs of clients across routers.
+    let leases: LeaseFiles
     let neighbours: @Sendable (String) -> MACAddress?
     let logger: Logger
     private let generated = GeneratedContentCache()
 
     /// A router over `root` running `routes` on `pool`. `neighbours` looks a client IP up in the kernel's
-    /// neighbour table (replaceable in tests).
+    /// neighbour table, on-link addresses only (replaceable in tests).
     public init(
         routes: [RouteConfig], root: StaticRoot, pool: ScriptPool, arch: ArchTable = ArchTable(),
         clients: ClientMemory = ClientMemory(), learned: DHCPLearnedClients = DHCPLearnedClients(),
+        leases: LeaseFiles? = nil,
         neighbours: @escaping @Sendable (String) -> MACAddress? = { NeighbourTable().mac(for: $0) },
         logger: Logger
     ) {
@@ -48,6 +51,7 @@ public final class Router: Sendable {
         self.arch = arch
         self.clients = clients
         self.learned = learned
+        self.leases = leases ?? LeaseFiles(paths: [], logger: logger)
         self.neighbours = neighbours
         self.logger = logger
     }
@@ -150,16 +154,17 @@ public final class Router: Sendable {
         }
     }
 
-    /// The client's MAC: a `{mac}` capture (any form), a MAC in the path, the kernel's neighbour table, or what
-    /// an earlier request from the same IP revealed. A MAC found is remembered for that IP.
+    /// The client's MAC, first found of: a `{mac}` capture (any form) or a MAC in the path; what DHCP tied to the
+    /// IP; the site's lease files; the kernel's neighbour table (on-link addresses only: across a router it holds
+    /// the router); what an earlier request from the same IP revealed. A MAC found is remembered for that IP.
     private func mac(for request: BootRequest) -> MACAddress? {
-        if let text = request.match.params["mac"], let mac = MACAddress(parsing: text) {
-            clients.remember(mac: mac, for: request.ip)
-            return mac
-        }
-        if let mac = MACAddress(inPath: request.path) ?? neighbours(request.ip) {
-            clients.remember(mac: mac, for: request.ip)
-            return mac
+        let captured = request.match.params["mac"].flatMap { MACAddress(parsing: $0) }
+        let found =
+            captured ?? MACAddress(inPath: request.path) ?? learned.mac(forIP: request.ip)
+            ?? leases.mac(for: request.ip) ?? neighbours(request.ip)
+        if let found {
+            clients.remember(mac: found, for: request.ip)
+            return found
         }
         return clients.mac(for: request.ip)
     }

@@ -7,21 +7,25 @@ import ServiceLifecycle
 public struct DHCPService: Service {
     private let configuration: ProxyDHCPConfiguration
     private let decide: ProxyDHCPServer.Decide
+    private let observe: ProxyDHCPServer.Observe
     private let logger: Logger
     private let onBound: @Sendable ((dhcp: UInt16, bootServer: UInt16)) -> Void
 
     public init(
-        configuration: ProxyDHCPConfiguration, decide: @escaping ProxyDHCPServer.Decide, logger: Logger,
+        configuration: ProxyDHCPConfiguration, decide: @escaping ProxyDHCPServer.Decide,
+        observe: @escaping ProxyDHCPServer.Observe = { _ in }, logger: Logger,
         onBound: @escaping @Sendable ((dhcp: UInt16, bootServer: UInt16)) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.decide = decide
+        self.observe = observe
         self.logger = logger
         self.onBound = onBound
     }
 
     public func run() async throws {
-        let server = try ProxyDHCPServer(configuration: configuration, decide: decide, logger: logger)
+        let server = try ProxyDHCPServer(
+            configuration: configuration, decide: decide, observe: observe, logger: logger)
         logger.info(
             "dhcp proxy listening",
             metadata: [

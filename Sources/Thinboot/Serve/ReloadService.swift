@@ -59,6 +59,7 @@ struct ReloadService: Service {
         }
         if roles.contains(.tftp), running.tftp == nil, config.tftp != nil { notApplied.append("a new [tftp] server") }
         if roles.contains(.dhcp), config.dhcp != running.dhcp { notApplied.append("[dhcp] settings") }
+        if config.clients != running.clients { notApplied.append("[clients] lease files") }
         if roles.contains(.nbd), running.nbd == nil, config.nbd != nil { notApplied.append("a new [nbd] server") }
         if roles.contains(.http), config.http != running.http { notApplied.append("[http] settings") }
         if roles.contains(.nbd), let old = running.nbd, let new = config.nbd, old.listen != new.listen {

@@ -4,19 +4,19 @@ import ServiceLifecycle
 
 extension ThinbootServer {
     /// The ProxyDHCP service for `[dhcp]`, its boot script made as ``BootScript/make(config:dhcp:logger:)`` says.
-    /// What each request taught is recorded in ``learned``, which the TFTP router reads.
+    /// What each PXE request taught (answered or not: a REQUEST to the site's server names the client's address)
+    /// is recorded in ``learned``, which the TFTP and HTTP router reads.
     func makeDHCPService(_ section: DHCPSection) throws -> DHCPService {
         let script = try BootScript.make(config: config, dhcp: section, logger: logger)
         let learned = learned
         return DHCPService(
             configuration: section.serverConfiguration(),
-            decide: { request in
-                if let mac = MACAddress(bytes: request.hardwareAddress), mac.isClientAddress {
-                    learned.learn(
-                        mac: mac, arch: request.architecture?.name, archCode: request.architecture?.code,
-                        uuid: request.uuid, userClass: request.userClass, ip: request.clientAddress?.description)
-                }
-                return try await script.choose(request, serverAddress: nil)
+            decide: { request in try await script.choose(request, serverAddress: nil) },
+            observe: { request in
+                guard let mac = MACAddress(bytes: request.hardwareAddress), mac.isClientAddress else { return }
+                learned.learn(
+                    mac: mac, arch: request.architecture?.name, archCode: request.architecture?.code,
+                    uuid: request.uuid, userClass: request.userClass, ip: request.boundAddress?.description)
             }, logger: logger)
     }
 }

@@ -1,0 +1,159 @@
+import Foundation
+import TestSupport
+import Testing
+import Thinboot
+
+/// Lease files written by the real servers — dnsmasq, kea-dhcp4 (memfile) and ISC dhcpd — as busybox udhcpc
+/// takes leases from each in namespaces this suite makes (prefix `tbd`), read by ``LeaseFiles`` and listed by
+/// `thinboot check`.
+@Suite(.serialized) struct LeaseFileInteropTests {
+    typealias Lab = ProxyDHCPInteropTests.Lab
+
+    /// The site server under test, in `namespace` on `interface` (10.61.0.1/24), writing its leases to `file`.
+    enum Server: String, CaseIterable {
+        case dnsmasq, kea, isc
+    }
+
+    /// Starts `server`; returns how to stop it.
+    static func start(
+        _ server: Server, in namespace: String, interface: String, file: String, directory: TemporaryDirectory
+    ) async throws -> () -> Void {
+        switch server {
+        case .dnsmasq:
+            let pidFile = directory.file("dnsmasq.pid")
+            let result = try await runTool(
+                "ip",
+                [
+                    "netns", "exec", namespace, try which("dnsmasq"), "--conf-file=/dev/null", "--port=0",
+                    "--interface=\(interface)", "--bind-interfaces", "--dhcp-leasefile=\(file)",
+                    "--pid-file=\(pidFile)", "--dhcp-range=10.61.0.100,10.61.0.150,255.255.255.0,1h",
+                ], timeout: .seconds(10))
+            guard result.status == 0 else { throw NamespaceSetupFailed(command: "dnsmasq", stderr: result.stderr) }
+            return { ProxyDHCPInteropTests.Daemon(pidFile: pidFile).stop() }
+        case .kea:
+            let config = try directory.write(
+                "kea.json",
+                """
+                {"Dhcp4": {"interfaces-config": {"interfaces": ["\(interface)"], "dhcp-socket-type": "raw"},
+                 "lease-database": {"type": "memfile", "persist": true, "name": "\(file)", "lfc-interval": 0},
+                 "valid-lifetime": 3600,
+                 "subnet4": [{"id": 1, "subnet": "10.61.0.0/24", "pools": [{"pool": "10.61.0.100 - 10.61.0.150"}]}],
+                 "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "\(directory.file("kea.log"))"}],
+                              "severity": "WARN"}]}}
+                """)
+            // Kea puts its PID and lock files where these say, not in /run.
+            let process = try BackgroundProcess(
+                "env",
+                [
+                    "KEA_PIDFILE_DIR=\(directory.path)", "KEA_LOCKFILE_DIR=\(directory.path)", try which("ip"),
+                    "netns", "exec", namespace, try which("kea-dhcp4"), "-c", config,
+                ])
+            return { process.stop() }
+        case .isc:
+            let config = try directory.write(
+                "dhcpd.conf",
+                """
+                default-lease-time 3600; max-lease-time 7200; authoritative;
+                subnet 10.61.0.0 netmask 255.255.255.0 { range 10.61.0.100 10.61.0.150; }
+                """)
+            // dhcpd refuses to start without its lease file.
+            try Data().write(to: URL(fileURLWithPath: file))
+            let process = try BackgroundProcess(
+                "ip",
+                [
+                    "netns", "exec", namespace, try which("dhcpd"), "-4", "-f", "-q", "-cf", config, "-lf", file,
+                    "-pf", directory.file("dhcpd.pid"), interface,
+                ])
+            return { process.stop() }
+        }
+    }
+
+    /// One lease taken by udhcpc as `mac`: the address it was given, or nil. Retried while the server starts.
+    static func takeLease(
+        in namespace: String, interface: String, mac: String, script: String
+    ) async throws -> String? {
+        try await ProxyDHCPInteropTests.Lab.setMAC(mac, of: interface, in: namespace)
+        for _ in 0..<5 {
+            let result = try await runTool(
+                "ip",
+                [
+                    "netns", "exec", namespace, "busybox", "udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "1", "-i",
+                    interface, "-s", script,
+                ], timeout: .seconds(30))
+            if let line = result.stdoutText.split(separator: "\n").first(where: { $0.hasPrefix("bound ") }) {
+                return String(line.dropFirst("bound ".count))
+            }
+        }
+        return nil
+    }
+
+    @Test(arguments: Server.allCases)
+    func theFileTheServerWroteGivesEachClientsMAC(server: Server) async throws {
+        let directory = try TemporaryDirectory("lease-\(server.rawValue)")
+        defer { directory.remove() }
+        let script = try directory.write("udhcpc.sh", "#!/bin/sh\n[ \"$1\" = bound ] && echo \"bound $ip\"\nexit 0\n")
+        chmod(script, 0o755)
+        let file = directory.file(server == .kea ? "kea-leases4.csv" : "\(server.rawValue).leases")
+        try await ProxyDHCPInteropTests.withLab { lab in
+            let site = try await lab.namespace("s")
+            let client = try await lab.namespace("c")
+            try await lab.ip([
+                "link", "add", "tbds\(lab.tag)", "netns", site, "type", "veth", "peer", "name", "tbdc\(lab.tag)",
+                "netns", client,
+            ])
+            try await lab.ip(["-n", site, "addr", "add", "10.61.0.1/24", "dev", "tbds\(lab.tag)"])
+            try await lab.ip(["-n", site, "link", "set", "tbds\(lab.tag)", "up"])
+            let stop = try await Self.start(
+                server, in: site, interface: "tbds\(lab.tag)", file: file, directory: directory)
+            defer { stop() }
+
+            var taken: [String: String] = [:]
+            for index in 1...3 {
+                let mac = "52:54:00:61:0\(Server.allCases.firstIndex(of: server)!):0\(index)"
+                let address = try await Self.takeLease(
+                    in: client, interface: "tbdc\(lab.tag)", mac: mac, script: script)
+                let got = try #require(address, "\(server) gave \(mac) no lease")
+                taken[got] = mac
+            }
+            #expect(taken.count == 3)
+            // The server may write its file a moment after the ACK: bounded polls.
+            let leases = LeaseFiles(paths: [file], logger: LogRecord().logger)
+            var found: [String: String] = [:]
+            for _ in 0..<50 {
+                found = [:]
+                for ip in taken.keys { found[ip] = leases.mac(for: ip)?.description }
+                if found == taken { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(found == taken, "\(server): \((try? String(contentsOfFile: file, encoding: .utf8)) ?? "no file")")
+            #expect(leases.summaries().first?.live == 3)
+            #expect(leases.summaries().first?.format?.rawValue == server.rawValue)
+
+            // `thinboot check` lists the file and its live leases.
+            try directory.write("tftpboot/.keep", "")
+            let config = try directory.write(
+                "thinboot.toml", "[tftp]\nroot = \"tftpboot\"\n[clients]\nleases = [\"\(file)\"]\n")
+            let check = try await runTool(
+                try thinbootExecutable(), ["check", "--config", config], timeout: .seconds(30))
+            #expect(check.status == 0, "\(check.stderr)")
+            #expect(
+                check.stdoutText.contains("  leases \(file): \(server.rawValue), 3 live leases"), "\(check.stdoutText)")
+        }
+    }
+}
+
+extension ProxyDHCPInteropTests.Lab {
+    /// Gives `interface` in `namespace` the MAC `mac` (down, set, up: a client with another NIC).
+    static func setMAC(_ mac: String, of interface: String, in namespace: String) async throws {
+        for arguments in [
+            ["-n", namespace, "link", "set", interface, "down"],
+            ["-n", namespace, "link", "set", interface, "address", mac],
+            ["-n", namespace, "link", "set", interface, "up"],
+        ] {
+            let result = try await runTool("ip", arguments, timeout: .seconds(10))
+            guard result.status == 0 else {
+                throw NamespaceSetupFailed(command: "ip " + arguments.joined(separator: " "), stderr: result.stderr)
+            }
+        }
+    }
+}
