@@ -229,10 +229,21 @@ import Testing
         }
     }
 
+    /// Where a routed client's MAC comes from, when Thinboot's neighbour table knows only the router.
+    enum RoutedMACSource: String, CaseIterable {
+        /// The site server's lease file (`[clients] leases`); the client's own DHCP says nothing to Thinboot.
+        case leaseFile
+        /// No lease file: the client's PXE REQUEST to the site server, which the relay forwards to Thinboot too,
+        /// names its address, and Thinboot ties what DHCP taught to it.
+        case dhcpRequest
+    }
+
     /// The client behind the relay gets its PXE offer through the relay, then takes its address from the site
     /// server (through the relay too) and fetches a per-MAC TFTP file from Thinboot across the router: the MAC comes
-    /// from the site server's lease file, while Thinboot's neighbour table knows only the router.
-    @Test func aRoutedClientGetsItsOfferThroughTheRelayAndItsMACFromTheLeases() async throws {
+    /// from the site server's lease file, or from its own DHCP REQUEST, while Thinboot's neighbour table knows only
+    /// the router; the arch is the one its DHCP taught.
+    @Test(arguments: RoutedMACSource.allCases)
+    func aRoutedClientGetsItsOfferThroughTheRelayAndItsPerMACFile(source: RoutedMACSource) async throws {
         let directory = try TemporaryDirectory("proxy-dhcp-relay")
         defer { directory.remove() }
         try await Self.withLab { lab in
@@ -261,9 +272,15 @@ import Testing
             defer { dnsmasq.stop() }
             // Thinboot serves ProxyDHCP and TFTP, with a route that answers with the client's MAC, and reads the
             // site server's lease file.
-            try directory.write("boot.lua", Self.bootScript)
+            // A client with user class `quiet` is left to another boot server: udhcpc takes the site's offer.
+            try directory.write(
+                "boot.lua",
+                "local choose = (function() \(Self.bootScript) end)()\n"
+                    + "return function(req) if req.user_class == 'quiet' then return nil end return choose(req) end\n")
             try directory.write("tftpboot/.keep", "")
-            try directory.write("host.lua", "return function(req) return 'host ' .. tostring(req.mac) .. '\\n' end\n")
+            try directory.write(
+                "host.lua",
+                "return function(req) return 'host ' .. tostring(req.mac) .. ' ' .. tostring(req.arch) .. '\\n' end\n")
             let tftpPort = 20000 + Int(getpid() % 20000)
             let config = try directory.write(
                 "thinboot.toml",
@@ -279,9 +296,8 @@ import Testing
                 [[tftp.route]]
                 path = "hosts/boot.cfg"
                 script = "host.lua"
-                [clients]
-                leases = ["\(directory.file("site.leases"))"]
-                """)
+
+                """ + (source == .leaseFile ? "[clients]\nleases = [\"\(directory.file("site.leases"))\"]\n" : ""))
             let server = try BackgroundProcess(
                 "ip", ["netns", "exec", thinboot, try thinbootExecutable(), "serve", "--config", config])
             // The router's relay forwards to both servers: the site's and Thinboot (a second helper address).
@@ -301,8 +317,9 @@ import Testing
                     "proxy server=10.97.0.2 type=offer address=- next_server=10.97.0.2 file=ipxe.efi "
                         + "vendor_class=PXEClient"), "\(lines)")
 
-            // The client takes a lease through the relay (udhcpc's own vendor class: Thinboot stays silent), sets
-            // the address and a route through the router, and asks Thinboot for its file.
+            // The client takes a lease through the relay — with udhcpc's own vendor class (Thinboot stays silent and
+            // learns nothing), or as PXE firmware that this boot script leaves alone — sets the address and a route
+            // through the router, and asks Thinboot for its file.
             let bound = try directory.write(
                 "bound.sh",
                 """
@@ -318,7 +335,11 @@ import Testing
                     [
                         "netns", "exec", client, "busybox", "udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "1", "-i",
                         "tbdc\(lab.tag)", "-s", bound,
-                    ], timeout: .seconds(30))
+                    ]
+                        + (source == .dhcpRequest
+                            ? ["-V", "PXEClient:Arch:00007:UNDI:003000", "-x", "0x5d:0007", "-x", "0x4d:7175696574"]
+                            : []),
+                    timeout: .seconds(30))
                 address = result.stdoutText.split(separator: "\n").first { $0.hasPrefix("bound 10.93.0.") }.map {
                     String($0.dropFirst("bound ".count))
                 }
@@ -326,7 +347,7 @@ import Testing
             let clientAddress = try #require(address, "the routed client took no lease through the relay")
             // dnsmasq writes its lease file a moment after the ACK (bounded wait); the generated file is cached a few
             // seconds per client, so the first fetch must already see the lease.
-            for _ in 0..<50 {
+            for _ in 0..<50 where source == .leaseFile {
                 let leases = (try? String(contentsOfFile: directory.file("site.leases"), encoding: .utf8)) ?? ""
                 if leases.contains("52:54:00:93:00:05 \(clientAddress) ") { break }
                 try await Task.sleep(for: .milliseconds(100))
@@ -346,7 +367,9 @@ import Testing
                 try await Task.sleep(for: .milliseconds(200))
             }
             #expect(fetched?.status == 0, "\(fetched?.stderr ?? "")")
-            #expect(content == "host 52:54:00:93:00:05\n", "the file a routed client gets names its MAC")
+            #expect(
+                content == "host 52:54:00:93:00:05 x86_64-efi\n", "the file a routed client gets names its MAC and arch"
+            )
             // What Thinboot's kernel knows: the router's MAC, never the client's.
             let neighbours = try await runTool("ip", ["-n", thinboot, "neigh", "show"], timeout: .seconds(10))
             #expect(neighbours.stdoutText.contains("10.97.0.3 "), "\(neighbours.stdoutText)")
