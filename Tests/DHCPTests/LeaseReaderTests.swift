@@ -92,11 +92,12 @@ struct LeaseReaderTests {
         var reader = KeaLeaseReader()
         _ = reader.parse(try Self.fixture("kea-leases4.csv"))
         // Appended as Kea appends them: a declined row (state 1) for .100, a reclaimed one (state 2) for .101,
-        // a row whose lifetime is over for .102, an infinite one for .103, and one without a MAC for .104.
+        // a deleted one (lifetime 0, as kea-dhcp4 2.2 writes when it reclaims) for .102, an infinite one for
+        // .103, and one without a MAC for .104.
         let appended = """
             10.61.0.100,52:54:00:62:00:01,,3600,1796169700,1,0,0,,1,
             10.61.0.101,52:54:00:62:00:02,,3600,1796169700,1,0,0,,2,
-            10.61.0.102,52:54:00:62:00:03,,0,1796160000,1,0,0,,0,
+            10.61.0.102,52:54:00:62:00:03,,0,1796169700,1,0,0,,0,
             10.61.0.103,52:54:00:62:00:04,,4294967295,1796160000,1,0,0,,0,
             10.61.0.104,,01:02:03,3600,1796169700,1,0,0,,0,
 

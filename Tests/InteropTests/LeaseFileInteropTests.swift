@@ -14,9 +14,11 @@ import Thinboot
         case dnsmasq, kea, isc
     }
 
-    /// Starts `server`; returns how to stop it.
+    /// Starts `server`, leasing for `lifetime` seconds (Kea then reclaims expired leases every second); returns how
+    /// to stop it.
     static func start(
-        _ server: Server, in namespace: String, interface: String, file: String, directory: TemporaryDirectory
+        _ server: Server, in namespace: String, interface: String, file: String, directory: TemporaryDirectory,
+        lifetime: Int = 3600
     ) async throws -> () -> Void {
         switch server {
         case .dnsmasq:
@@ -36,7 +38,8 @@ import Thinboot
                 """
                 {"Dhcp4": {"interfaces-config": {"interfaces": ["\(interface)"], "dhcp-socket-type": "raw"},
                  "lease-database": {"type": "memfile", "persist": true, "name": "\(file)", "lfc-interval": 0},
-                 "valid-lifetime": 3600,
+                 "valid-lifetime": \(lifetime), "min-valid-lifetime": 1,
+                 "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 3600},
                  "subnet4": [{"id": 1, "subnet": "10.61.0.0/24", "pools": [{"pool": "10.61.0.100 - 10.61.0.150"}]}],
                  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "\(directory.file("kea.log"))"}],
                               "severity": "WARN"}]}}
@@ -53,7 +56,7 @@ import Thinboot
             let config = try directory.write(
                 "dhcpd.conf",
                 """
-                default-lease-time 3600; max-lease-time 7200; authoritative;
+                default-lease-time \(lifetime); max-lease-time \(lifetime); min-lease-time 1; authoritative;
                 subnet 10.61.0.0 netmask 255.255.255.0 { range 10.61.0.100 10.61.0.150; }
                 """)
             // dhcpd refuses to start without its lease file.
@@ -138,6 +141,53 @@ import Thinboot
             #expect(check.status == 0, "\(check.stderr)")
             #expect(
                 check.stdoutText.contains("  leases \(file): \(server.rawValue), 3 live leases"), "\(check.stdoutText)")
+        }
+    }
+
+    /// When a lease ends, Kea appends a row deleting it and dhcpd a block with `binding state free`: read with the
+    /// clock stopped at the moment the lease was taken, only that record can make the address nobody's.
+    @Test(arguments: [Server.kea, .isc])
+    func theServersOwnRecordOfAnEndedLeaseNamesNoClient(server: Server) async throws {
+        let directory = try TemporaryDirectory("lease-end-\(server.rawValue)")
+        defer { directory.remove() }
+        let script = try directory.write("udhcpc.sh", "#!/bin/sh\n[ \"$1\" = bound ] && echo \"bound $ip\"\nexit 0\n")
+        chmod(script, 0o755)
+        let file = directory.file(server == .kea ? "kea-leases4.csv" : "\(server.rawValue).leases")
+        try await ProxyDHCPInteropTests.withLab { lab in
+            let site = try await lab.namespace("s")
+            let client = try await lab.namespace("c")
+            try await lab.ip([
+                "link", "add", "tbds\(lab.tag)", "netns", site, "type", "veth", "peer", "name", "tbdc\(lab.tag)",
+                "netns", client,
+            ])
+            try await lab.ip(["-n", site, "addr", "add", "10.61.0.1/24", "dev", "tbds\(lab.tag)"])
+            try await lab.ip(["-n", site, "link", "set", "tbds\(lab.tag)", "up"])
+            let stop = try await Self.start(
+                server, in: site, interface: "tbds\(lab.tag)", file: file, directory: directory, lifetime: 2)
+            defer { stop() }
+
+            let mac = "52:54:00:64:00:01"
+            let address = try #require(
+                try await Self.takeLease(in: client, interface: "tbdc\(lab.tag)", mac: mac, script: script))
+            let taken = Int64(time(nil))
+            let leases = LeaseFiles(paths: [file], logger: LogRecord().logger, now: { taken })
+            var seen: String?
+            for _ in 0..<50 where seen == nil {
+                seen = leases.mac(for: address)?.description
+                if seen == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(seen == mac, "the lease, live when taken")
+            // dhcpd writes an ended lease when its pool timer fires or the next client comes: one more client.
+            try await Task.sleep(for: .seconds(3))
+            _ = try await Self.takeLease(
+                in: client, interface: "tbdc\(lab.tag)", mac: "52:54:00:64:00:02", script: script)
+            // (Should the second client get the same address, the lease names it: never the first client.)
+            for _ in 0..<100 where leases.mac(for: address)?.description == mac {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(
+                leases.mac(for: address)?.description != mac,
+                "\(server): \((try? String(contentsOfFile: file, encoding: .utf8)) ?? "no file")")
         }
     }
 }

@@ -1,7 +1,8 @@
 /// Kea's memfile lease file (`kea-leases4.csv`): a header row naming the columns
 /// (`address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,…`), then one row
 /// per lease change, appended. The latest row for an address wins; a row whose `state` is not 0 (declined,
-/// expired-reclaimed, released) or whose `expire` has passed leaves the address to no client. Kea's lease file
+/// expired-reclaimed, released), whose `valid_lifetime` is 0 (a lease memfile deleted) or whose `expire` has
+/// passed leaves the address to no client. Kea's lease file
 /// cleanup rewrites the file under a new inode, which starts a new reader.
 ///
 /// Stateful only in what it must carry between appended bytes: the columns of the header and the line number.
@@ -94,7 +95,8 @@ public struct KeaLeaseReader: Sendable {
             result.warnings.append(LeaseWarning(line: lineNumber, problem: "state is not a number"))
             return
         }
-        let isBound = state.flatMap { LeaseText.integer($0) }.map { $0 == 0 } ?? true
+        // A row with lifetime 0 is how memfile records a lease it deleted (reclaimed, released).
+        let isBound = (state.flatMap { LeaseText.integer($0) }.map { $0 == 0 } ?? true) && lifetime != 0
         result.leases.append(
             Lease(
                 address: address, hardwareAddress: mac, expires: lifetime == Self.infiniteLifetime ? nil : expire,
