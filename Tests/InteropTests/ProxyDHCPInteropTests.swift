@@ -377,6 +377,9 @@ import Testing
             #expect(!neighbours.stdoutText.contains("52:54:00:93:00:05"), "\(neighbours.stdoutText)")
             let log = server.stop()
             #expect(log.contains("dhcp.relay=10.93.0.1"), "\(log)")
+            if source == .leaseFile {
+                #expect(log.contains("leases.file=\(directory.file("site.leases"))"), "serve lists its lease files")
+            }
         }
     }
 

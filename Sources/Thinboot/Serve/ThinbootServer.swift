@@ -24,6 +24,15 @@ public struct ThinbootServer: Sendable {
         let reloads = await UnixSignalsSequence(trapping: .sighup)
         var services: [any Service] = []
         let router = try makeSharedRouter()
+        // What `thinboot check` lists, once at start: a lease file that is missing or empty is seen at once.
+        for file in router?.leases.summaries() ?? [] {
+            logger.info(
+                "lease file",
+                metadata: [
+                    "leases.file": "\(file.path)", "leases.format": "\(file.format?.rawValue ?? "-")",
+                    "leases.live": "\(file.live)", "leases.problem": "\(file.problem ?? "-")",
+                ])
+        }
         if roles.contains(.tftp), let tftp = config.tftp {
             services.append(contentsOf: try makeTFTPServices(tftp, router: router))
         }
