@@ -95,7 +95,7 @@ import Testing
             """)
         defer { directory.remove() }
         #expect(
-            try await script.choose(try Self.request(arch: 9), serverAddress: nil)
+            try await script.choose(try Self.request(arch: 9))
                 == .file("dhcp-x86_64-efi-9-discover", server: nil))
     }
 
@@ -114,24 +114,48 @@ import Testing
             """)
         defer { directory.remove() }
         #expect(
-            try await script.choose(try Self.request(userClass: "iPXE"), serverAddress: nil)
+            try await script.choose(try Self.request(userClass: "iPXE"))
                 == .url("http://10.0.0.1/boot.ipxe"))
         #expect(
-            try await script.choose(try Self.request(arch: 7), serverAddress: nil)
+            try await script.choose(try Self.request(arch: 7))
                 == .file("ipxe.efi", server: IPv4Address(parsing: "10.0.0.7")))
         #expect(
-            try await script.choose(try Self.request(arch: 0), serverAddress: nil)
+            try await script.choose(try Self.request(arch: 0))
                 == .file("undionly.kpxe", server: nil))
         #expect(
-            try await script.choose(try Self.request(arch: 11), serverAddress: nil)
+            try await script.choose(try Self.request(arch: 11))
                 == .file("ipxe.efi", server: nil))
-        #expect(try await script.choose(try Self.request(arch: 27), serverAddress: nil) == .silent)
+        #expect(try await script.choose(try Self.request(arch: 27)) == .silent)
         await #expect(throws: BootScriptError.self) {
-            try await script.choose(try Self.request(arch: 6), serverAddress: nil)
+            try await script.choose(try Self.request(arch: 6))
         }
         await #expect(throws: BootScriptError.self) {
-            try await script.choose(try Self.request(arch: 10), serverAddress: nil)
+            try await script.choose(try Self.request(arch: 10))
         }
+    }
+
+    /// With `[http]` on a wildcard address, `thinboot.url` in the boot script names the address the DHCP request
+    /// reached — the one the client can reach — as it does for TFTP and HTTP requests (it gave 127.0.0.1, which
+    /// sent iPXE to its own loopback).
+    @Test func bootScriptURLNamesTheAddressTheRequestReached() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("boot.lua", "return function(req) return thinboot.url(\"boot.ipxe\") end\n")
+        try directory.write("tftpboot/boot.ipxe", "#!ipxe\n")
+        let config = try ThinbootConfig.parse(
+            "[tftp]\nroot = \"tftpboot\"\n\n[http]\nlisten = [\"0.0.0.0:8080\"]\n\n"
+                + "[dhcp]\nproxy = true\nboot = \"boot.lua\"\n",
+            file: directory.path + "/thinboot.toml")
+        let script = try BootScript.make(config: config, dhcp: try #require(config.dhcp), logger: LogRecord().logger)
+        var message = DHCPMessage(operation: .request, transactionID: 1)
+        message.clientHardwareAddress = [0x52, 0x54, 0, 0xC0, 0xFF, 0xEE] + Array(repeating: 0, count: 10)
+        message.options.messageType = .discover
+        message.options.vendorClass = "PXEClient:Arch:00007:UNDI:003000"
+        message.options[.userClass] = Array("iPXE".utf8)
+        let request = try #require(
+            PXEClientRequest(
+                message: message, interface: "tbd0", port: .dhcp, localAddress: IPv4Address(parsing: "10.77.0.1")))
+        #expect(try await script.choose(request) == .url("http://10.77.0.1:8080/boot.ipxe"))
     }
 
     @Test func failingScriptAndOverlongFileAreScriptErrors() async throws {
@@ -144,10 +168,10 @@ import Testing
             """)
         defer { directory.remove() }
         await #expect(throws: BootScriptError.self) {
-            try await script.choose(try Self.request(arch: 0), serverAddress: nil)
+            try await script.choose(try Self.request(arch: 0))
         }
         do {
-            _ = try await script.choose(try Self.request(arch: 7), serverAddress: nil)
+            _ = try await script.choose(try Self.request(arch: 7))
             Issue.record("the script raised; choose must throw")
         } catch {
             #expect("\(error)".contains("inventory missing"))
@@ -242,18 +266,18 @@ import Testing
             return try #require(PXEClientRequest(message: message, interface: "br0", port: .dhcp))
         }
         #expect(
-            try await script.choose(try request(mac: 1, arch: 0), serverAddress: nil)
+            try await script.choose(try request(mac: 1, arch: 0))
                 == .file("ltsp-trusty/i386/pxelinux.0", server: nil))
         #expect(
-            try await script.choose(try request(mac: 1, arch: 7), serverAddress: nil) == .file("ipxe.efi", server: nil))
+            try await script.choose(try request(mac: 1, arch: 7)) == .file("ipxe.efi", server: nil))
         #expect(
-            try await script.choose(try request(mac: 1, arch: 9), serverAddress: nil) == .file("ipxe.efi", server: nil))
+            try await script.choose(try request(mac: 1, arch: 9)) == .file("ipxe.efi", server: nil))
         #expect(
-            try await script.choose(try request(mac: 1, arch: 7, userClass: "iPXE"), serverAddress: nil)
+            try await script.choose(try request(mac: 1, arch: 7, userClass: "iPXE"))
                 == .url("http://192.168.202.5/boot.ipxe"))
         #expect(
-            try await script.choose(try request(mac: 1, arch: 11), serverAddress: nil)
+            try await script.choose(try request(mac: 1, arch: 11))
                 == .file("arm64/ipxe.efi", server: IPv4Address(parsing: "192.168.202.6")))
-        #expect(try await script.choose(try request(mac: 0x99, arch: 7), serverAddress: nil) == .silent)
+        #expect(try await script.choose(try request(mac: 0x99, arch: 7)) == .silent)
     }
 }

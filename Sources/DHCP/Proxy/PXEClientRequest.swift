@@ -28,10 +28,13 @@ public struct PXEClientRequest: Sendable, Hashable {
     public let interface: String
     /// Option 60 starts with `HTTPClient`: UEFI HTTP boot, which wants a URL as its boot file.
     public let isHTTPClient: Bool
+    /// This host's address the request reached (the server identifier of the answer): where the client can reach
+    /// this host, so the URLs a boot script hands out name it rather than a wildcard listen address.
+    public let localAddress: IPv4Address?
 
     /// nil unless the message is a BOOTREQUEST DISCOVER or REQUEST whose option 60 starts with `PXEClient` or
     /// `HTTPClient`: every other client belongs to the site's DHCP server alone.
-    public init?(message: DHCPMessage, interface: String, port: Port) {
+    public init?(message: DHCPMessage, interface: String, port: Port, localAddress: IPv4Address? = nil) {
         guard message.operation == .request, let type = message.options.messageType,
             type == .discover || type == .request, let vendorClass = message.options.vendorClass
         else { return nil }
@@ -49,6 +52,7 @@ public struct PXEClientRequest: Sendable, Hashable {
         requestedAddress = message.options.requestedAddress
         self.interface = interface
         self.isHTTPClient = isHTTPClient
+        self.localAddress = localAddress
     }
 
     /// The address the client holds or is taking: `ciaddr` once it has one, else, in a REQUEST, the address it

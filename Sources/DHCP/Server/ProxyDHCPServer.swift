@@ -85,7 +85,10 @@ public final class ProxyDHCPServer: Sendable {
                 ["dhcp.peer": "\(datagram.peer)", "dhcp.interface": "\(interface)", "dhcp.reason": "\(error)"])
             return
         }
-        guard let request = PXEClientRequest(message: message, interface: interface, port: port) else { return }
+        guard
+            let request = PXEClientRequest(
+                message: message, interface: interface, port: port, localAddress: datagram.localAddress)
+        else { return }
         observe(request)
         guard ProxyOffer.isAddressed(message, request: request, serverIdentifier: datagram.localAddress) else { return }
         let now = (clock.now - started) / .seconds(1)

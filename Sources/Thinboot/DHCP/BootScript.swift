@@ -35,14 +35,15 @@ public struct BootScript: Sendable {
         try await pool.check(script: script)
     }
 
-    /// What the script chose for `request`; a failing script or an unusable answer throws.
-    public func choose(_ request: PXEClientRequest, serverAddress: String?) async throws(BootScriptError) -> BootChoice
-    {
+    /// What the script chose for `request`; a failing script or an unusable answer throws. `thinboot.url` names
+    /// the address the request reached, as it does for a TFTP or HTTP request.
+    public func choose(_ request: PXEClientRequest) async throws(BootScriptError) -> BootChoice {
         let output: ScriptOutput
         do {
             output = try await pool.run(
                 script: script, argument: Self.requestValue(request),
-                info: ScriptCallInfo(script: script, serverAddress: serverAddress, acceptsFields: true))
+                info: ScriptCallInfo(
+                    script: script, serverAddress: request.localAddress?.description, acceptsFields: true))
         } catch {
             throw BootScriptError(script: script, line: error.line, reason: error.reason)
         }

@@ -11,7 +11,7 @@ extension ThinbootServer {
         let learned = learned
         return DHCPService(
             configuration: section.serverConfiguration(),
-            decide: { request in try await script.choose(request, serverAddress: nil) },
+            decide: { request in try await script.choose(request) },
             observe: { request in
                 guard let mac = MACAddress(bytes: request.hardwareAddress), mac.isClientAddress else { return }
                 learned.learn(
