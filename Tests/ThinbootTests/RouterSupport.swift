@@ -19,7 +19,7 @@ func makeRouter(
     let root = try StaticRoot(path: tftp.root)
     let host = ThinbootScriptHost(
         root: root.directory, dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd,
-        logger: log.logger)
+        http: config.http, logger: log.logger)
     let pool = ScriptPool(host: host, limits: tftp.scripts.limits, workers: 2, logger: log.logger)
     return Router(
         routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, learned: learned,
