@@ -19,6 +19,8 @@ public struct FileVersion: Sendable, Hashable {
     public let modified: Int
     /// The change time (content or metadata), in nanoseconds since the epoch.
     public let changed: Int
+    /// Whether it is a regular file (not a folder, device or socket).
+    public let isRegularFile: Bool
 
     /// How long a file must have been left alone before an equal version proves its bytes unchanged: longer than
     /// the coarsest file times in use (2 s on FAT).
@@ -30,6 +32,7 @@ public struct FileVersion: Sendable, Hashable {
         size = Int(info.st_size)
         modified = Self.nanoseconds(info.st_mtim)
         changed = Self.nanoseconds(info.st_ctim)
+        isRegularFile = (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// The version of whatever `path` names now (following symlinks), or nil when it cannot be stat'ed.

@@ -44,14 +44,15 @@ struct CheckCommand: AsyncParsableCommand {
         if let nbd = settings.nbd {
             let server = nbd.advertise ?? "SERVER"
             report.append("nbd: listening on \(nbd.listen.map(\.description).joined(separator: ", "))")
-            for export in nbd.exports {
-                let size =
-                    (try? FileManager.default.attributesOfItem(atPath: export.file)[.size] as? Int).map {
-                        "\($0) bytes"
-                    } ?? "missing"
-                let port = export.port.map { ", legacy port \($0)" } ?? ""
-                report.append(
-                    "  export \(export.name): \(export.file) (\(size))\(port), nbdroot=\(server),\(export.name),nbd0")
+            for folder in nbd.imageFolders {
+                report.append("  image folder \(folder.folder): every *.img, named \(folder.prefix)NAME")
+            }
+            // The store's own lines (`version published`) would only repeat what the report says.
+            var quiet = logger
+            quiet.logLevel = .warning
+            for export in nbd.exportStatuses(logger: quiet) {
+                let pinned = export.version.map { ", pinned nbdroot=\(server),\(export.name)@\($0),nbd0" } ?? ""
+                report.append("  export \(export.summary), nbdroot=\(server),\(export.name),nbd0\(pinned)")
             }
         }
         if let dhcp = settings.dhcp {

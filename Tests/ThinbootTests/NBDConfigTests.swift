@@ -1,4 +1,5 @@
 import NBD
+import TestSupport
 import Testing
 
 @testable import Thinboot
@@ -88,7 +89,8 @@ import Testing
             "nbd.export[0].legacy: \"ancient\" is not a handshake"
         ),
         ("name = \"a\"\nfile = \"a\"\nlegacy = \"oldstyle\"", "nbd.export[0].legacy: only applies to a legacy port"),
-        ("name = \"\"\nfile = \"a\"", "nbd.export[0].name: must be 1 to 4096 bytes"),
+        ("name = \"\"\nfile = \"a\"", "nbd.export[0].name: must be 1 to 4087 bytes without `@`"),
+        ("name = \"a@1\"\nfile = \"a\"", "nbd.export[0].name: must be 1 to 4087 bytes without `@`"),
         ("name = \"a\"\nfile = \"a\"\nport = 70000", "nbd.export[0].port: 70000 is out of range"),
         ("name = \"a\"\nfile = \"a\"\nreadonly = \"yes\"", "nbd.export[0].readonly: expected true or false"),
         ("name = \"a\"\nfile = \"a\"\nsize = 3", "nbd.export[0].size: unknown key"),
@@ -101,10 +103,40 @@ import Testing
         }
     }
 
+    @Test func readsImageFoldersAndKeepReplaced() throws {
+        let config = try ThinbootConfig.parse(
+            """
+            [nbd]
+            keep_replaced = 60
+            [[nbd.images]]
+            folder = "images/trusty"
+            prefix = "trusty-"
+            [[nbd.images]]
+            folder = "/opt/old"
+            """, file: "/srv/t.toml")
+        let nbd = try #require(config.nbd)
+        #expect(nbd.keepReplaced == .seconds(60))
+        #expect(
+            nbd.imageFolders == [
+                NBDImageFolder(folder: "/srv/images/trusty", prefix: "trusty-"), NBDImageFolder(folder: "/opt/old"),
+            ])
+        #expect(try ThinbootConfig.parse("[nbd]\n", file: "/srv/t.toml").nbd?.keepReplaced == .seconds(900))
+        for (text, message) in [
+            ("keep_replaced = -1", "nbd.keep_replaced: -1 is out of range"),
+            ("[[nbd.images]]\nprefix = \"a\"", "nbd.images[0].folder"),
+            ("[[nbd.images]]\nfolder = \"a\"\nprefix = \"x@\"", "nbd.images[0].prefix"),
+            ("[[nbd.images]]\nfolder = \"a\"\nreadonly = true", "nbd.images[0].readonly: unknown key"),
+        ] {
+            #expect {
+                try ThinbootConfig.parse("[nbd]\n\(text)\n", file: "/srv/t.toml")
+            } throws: { "\($0)".contains(message) }
+        }
+    }
+
     @Test func exportStatusesGiveSizesOrTheProblem() throws {
         let config = try ThinbootConfig.parse(
             "[nbd]\n[[nbd.export]]\nname = \"a\"\nfile = \"/dev/null/missing.img\"\n", file: "/srv/t.toml")
-        let status = try #require(config.nbd?.exportStatuses().first)
+        let status = try #require(config.nbd?.exportStatuses(logger: LogRecord().logger).first)
         #expect(status.size == nil)
         #expect(status.summary.contains("UNAVAILABLE"))
     }

@@ -23,8 +23,11 @@ public final class MappedImage: @unchecked Sendable {
     let version: FileVersion
     /// Whether the file was opened for writing (a writable export without copy-on-write).
     public let writable: Bool
-
-    private let descriptor: Int32
+    /// The content's short id, for `NAME@VERSION`.
+    public let contentVersion: ImageVersion
+    /// The open file, for readers of the files inside the image (it stays this version's file after a
+    /// rename-replace, when the path already names the new one). Valid while this object lives.
+    public let descriptor: Int32
     private let base: UnsafeMutableRawPointer?
     // Written once by the first failed read; `NIOLockedValueBox` keeps the flag safe across event loops.
     private let staleFlag = NIOLockedValueBox(false)
@@ -51,6 +54,12 @@ public final class MappedImage: @unchecked Sendable {
             }
             mapping = pointer
         }
+        guard let contentVersion = ImageVersion(descriptor: fd, size: UInt64(status.st_size)) else {
+            if let mapping { munmap(mapping, Int(status.st_size)) }
+            close(fd)
+            throw NBDImageError(path: path, problem: "cannot read the image (\(String(cString: strerror(errno))))")
+        }
+        self.contentVersion = contentVersion
         self.path = path
         self.writable = writable
         descriptor = fd

@@ -29,6 +29,15 @@ public struct NBDExportDefinition: Sendable, Hashable {
         self.legacyStyle = legacyStyle
     }
 
+    /// Whether `name` can name an export: 1 to 4096 bytes, and no `@`, which separates `NAME@VERSION`.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= NBDLimits.maximumStringLength - versionSuffixLength
+            && !name.utf8.contains(UInt8(ascii: "@"))
+    }
+
+    /// `@` and eight hex digits, which a pinned name adds.
+    static let versionSuffixLength = 9
+
     /// The transmission flags for this export.
     var transmissionFlags: NBDTransmissionFlags {
         var flags: NBDTransmissionFlags = [.hasFlags, .sendFlush, .sendCache]

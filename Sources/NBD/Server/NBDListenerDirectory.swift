@@ -13,17 +13,16 @@ struct NBDListenerDirectory: NBDExportDirectory {
     let logger: Logger
 
     func export(named name: String) -> NBDOpenExport? {
-        let definition: NBDExportDefinition?
-        switch scope {
-        case .allExports: definition = store.definition(named: name)
-        case .legacy(let exportName): definition = store.definitions.first { $0.name == exportName }
-        }
-        guard let definition else { return nil }
         do {
-            return try store.open(definition)
+            switch scope {
+            case .allExports:
+                return try store.open(named: name)
+            case .legacy(let exportName):
+                guard let definition = store.definitions.first(where: { $0.name == exportName }) else { return nil }
+                return try store.open(definition)
+            }
         } catch {
-            logger.error(
-                "cannot serve export", metadata: ["nbd.export": "\(definition.name)", "nbd.error": "\(error)"])
+            logger.error("cannot serve export", metadata: ["nbd.export": "\(name)", "nbd.error": "\(error)"])
             return nil
         }
     }

@@ -21,34 +21,38 @@ public final class NBDServer: Sendable {
     private let logger: Logger
     /// The exports and their mapped images.
     public let store: NBDExportStore
+    private let watcher: ImageFolderWatcher
     private let state = NIOLockedValueBox(State())
 
+    /// `store` is shared with whatever else reads the images (route scripts); by default the server makes its own
+    /// from `configuration`.
     public init(
-        configuration: NBDServerConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger
+        configuration: NBDServerConfiguration, store: NBDExportStore? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        store = NBDExportStore(exports: configuration.exports)
+        let store =
+            store
+            ?? NBDExportStore(
+                exports: configuration.exports, folders: configuration.imageFolders,
+                keepReplaced: configuration.keepReplaced, logger: logger)
+        self.store = store
+        watcher = ImageFolderWatcher(store: store)
     }
 
     /// Binds every listener. Throws if an address is taken, naming it.
     public func start() async throws {
-        // An image that cannot be opened is not fatal (it may appear before the first client asks), but the
-        // admin should hear about it now rather than from a client's ERR_UNKNOWN.
-        for (definition, size) in store.inventory() {
-            if case .failure(let error) = size {
-                logger.warning(
-                    "nbd export unavailable until its image can be opened",
-                    metadata: ["nbd.export": "\(definition.name)", "nbd.error": "\(error)"])
-            }
-        }
+        // An image that cannot be opened is not fatal (it may appear before the first client asks); the store has
+        // already said so in the log, once.
+        store.refresh()
         for address in configuration.listen {
             let channel = try await bind(host: address.host, port: address.port, scope: .allExports, style: .newstyle)
             state.withLockedValue { $0.mainChannels.append(channel) }
         }
         try await openLegacyListeners(for: configuration.exports)
+        watcher.start()
     }
 
     /// The addresses the main listeners are bound to (with the real port when 0 was asked for).
@@ -63,8 +67,8 @@ public final class NBDServer: Sendable {
 
     /// Replaces the exports (SIGHUP): new ones are served at once, removed ones refuse new clients, and legacy
     /// listeners open and close to match. Open connections keep their images and go on.
-    public func reload(exports: [NBDExportDefinition]) async throws {
-        store.replace(exports)
+    public func reload(exports: [NBDExportDefinition], folders: [NBDImageFolder] = []) async throws {
+        store.replace(exports, folders: folders)
         let wanted = Dictionary(
             exports.compactMap { export in export.legacyPort.map { (export.name, ($0, export.legacyStyle)) } },
             uniquingKeysWith: { first, _ in first })
@@ -91,6 +95,7 @@ public final class NBDServer: Sendable {
             return (listeners, Array(state.connections.values))
         }
         for listener in listeners { try? await listener.close() }
+        await watcher.stop()
         for connection in connections {
             connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }

@@ -7,6 +7,10 @@ public struct NBDServerConfiguration: Sendable {
     public var listen: [(host: String, port: Int)]
     /// The exports; those with a `legacyPort` also get a listener of their own.
     public var exports: [NBDExportDefinition]
+    /// Folders whose `*.img` files are exports too (after the configured ones, which win a name).
+    public var imageFolders: [NBDImageFolder]
+    /// How long a replaced image version stays servable by `NAME@VERSION`.
+    public var keepReplaced: Duration
     /// A client that has not finished the handshake by then is disconnected.
     public var handshakeTimeout: TimeAmount
     /// How long connections may go on after shutdown starts (answering `ESHUTDOWN`) before they are closed.
@@ -28,15 +32,20 @@ public struct NBDServerConfiguration: Sendable {
     /// The ranges the config file accepts.
     public static let connectionLimitRange = 1...1_000_000
     public static let queuedReplyBytesRange = (64 << 10)...(1 << 30)
+    /// Seconds, for `keep_replaced`: up to a day.
+    public static let keepReplacedSecondsRange = 0...86_400
 
     public init(
-        listen: [(host: String, port: Int)], exports: [NBDExportDefinition],
+        listen: [(host: String, port: Int)], exports: [NBDExportDefinition], imageFolders: [NBDImageFolder] = [],
+        keepReplaced: Duration = NBDExportStore.defaultKeepReplaced,
         handshakeTimeout: TimeAmount = .seconds(10), shutdownGrace: TimeAmount = .seconds(2),
         maxConnections: Int = defaultMaxConnections, maxConnectionsPerClient: Int = defaultMaxConnectionsPerClient,
         maxQueuedReplyBytes: Int = defaultMaxQueuedReplyBytes
     ) {
         self.listen = listen
         self.exports = exports
+        self.imageFolders = imageFolders
+        self.keepReplaced = keepReplaced
         self.handshakeTimeout = handshakeTimeout
         self.shutdownGrace = shutdownGrace
         self.maxConnections = maxConnections

@@ -1,3 +1,4 @@
+import Logging
 import NBD
 
 /// `[nbd]`: where the NBD server listens and the images it exports.
@@ -8,6 +9,10 @@ public struct NBDSection: Sendable {
     public let advertise: String?
     /// `[[nbd.export]]` in order.
     public let exports: [NBDExportConfig]
+    /// `[[nbd.images]]`: folders whose `*.img` files are exports too.
+    public let imageFolders: [NBDImageFolder]
+    /// How long a replaced image version stays servable by `NAME@VERSION` (`keep_replaced`, seconds).
+    public let keepReplaced: Duration
     /// Connections open at once, in total (`max_connections`) and per client IP (`max_connections_per_client`).
     public let maxConnections: Int
     public let maxConnectionsPerClient: Int
@@ -34,6 +39,20 @@ public struct NBDSection: Sendable {
         exports = try table.tables("export").map { export throws(ConfigError) in
             try NBDExportConfig(export, paths: paths)
         }
+        imageFolders = try table.tables("images").map { images throws(ConfigError) in
+            let folder = NBDImageFolder(
+                folder: paths.resolve(try images.requiredString("folder")),
+                prefix: try images.string("prefix", default: ""))
+            if !folder.prefix.isEmpty && !NBDExportDefinition.isValidName(folder.prefix) {
+                throw images.error("prefix", "\"\(folder.prefix)\" cannot start an export name: leave out `@`")
+            }
+            try images.finish()
+            return folder
+        }
+        let defaultKeep = Int(NBDExportStore.defaultKeepReplaced.components.seconds)
+        keepReplaced = .seconds(
+            try table.int(
+                "keep_replaced", default: defaultKeep, in: NBDServerConfiguration.keepReplacedSecondsRange))
         try table.finish()
         try checkUnique(table)
     }
@@ -73,13 +92,23 @@ public struct NBDSection: Sendable {
     public func serverConfiguration() -> NBDServerConfiguration {
         NBDServerConfiguration(
             listen: listen.map { (host: $0.host, port: $0.port) }, exports: exports.map(\.definition),
+            imageFolders: imageFolders, keepReplaced: keepReplaced,
             maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient,
             maxQueuedReplyBytes: maxQueuedReplyBytes)
     }
 
-    /// Every export with its file's current size, or why the file cannot be served (for `thinboot check`).
-    public func exportStatuses() -> [NBDExportStatus] {
-        exports.map(NBDExportStatus.init)
+    /// The store of every export and image version this section describes, for the NBD server and the route
+    /// scripts of one process.
+    public func makeExportStore(logger: Logger) -> NBDExportStore {
+        NBDExportStore(
+            exports: exports.map(\.definition), folders: imageFolders, keepReplaced: keepReplaced, logger: logger)
+    }
+
+    /// Every export, configured or found in a folder, with its file's size and version, or why it cannot be
+    /// served (for `thinboot check`).
+    public func exportStatuses(logger: Logger) -> [NBDExportStatus] {
+        let store = makeExportStore(logger: logger)
+        return store.definitions.map { NBDExportStatus($0, in: store) }
     }
 }
 
@@ -102,9 +131,11 @@ public struct NBDExportConfig: Sendable {
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         name = try table.requiredString("name")
-        if name.isEmpty || name.utf8.count > NBDLimits.maximumStringLength {
+        if !NBDExportDefinition.isValidName(name) {
             throw table.error(
-                "name", "must be 1 to \(NBDLimits.maximumStringLength) bytes; use `default = true` for the empty name")
+                "name",
+                "must be 1 to \(NBDLimits.maximumStringLength - 9) bytes without `@` (NAME@VERSION pins a version); use `default = true` for the empty name"
+            )
         }
         file = paths.resolve(try table.requiredString("file"))
         port = try table.int("port")

@@ -1,6 +1,7 @@
 import DHCP
 import Files
 import Logging
+import NBD
 import Scripting
 import TFTP
 
@@ -21,11 +22,14 @@ public struct BootScript: Sendable {
     /// The boot script of `[dhcp]` on a pool like the routes': the same sandbox, `[tftp.scripts]`' limits,
     /// `thinboot.file` under the TFTP root (the config's folder on a DHCP-only host), `thinboot.data` under the
     /// config's folder.
-    public static func make(config: ThinbootConfig, dhcp: DHCPSection, logger: Logger) throws -> BootScript {
+    public static func make(
+        config: ThinbootConfig, dhcp: DHCPSection, exportStore: NBDExportStore? = nil, logger: Logger
+    ) throws -> BootScript {
         let settings = config.tftp?.scripts ?? ScriptSettings()
         let host = ThinbootScriptHost(
             root: try ConfinedDirectory(path: config.tftp?.root ?? config.directory),
-            dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd, http: config.http, logger: logger)
+            dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd, exportStore: exportStore,
+            http: config.http, logger: logger)
         let pool = ScriptPool(host: host, limits: settings.limits, workers: settings.workers, logger: logger)
         return BootScript(script: dhcp.boot, pool: pool)
     }

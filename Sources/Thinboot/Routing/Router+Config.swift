@@ -1,17 +1,19 @@
 import Files
 import Logging
+import NBD
 import Scripting
 
 extension Router {
     /// The router a config describes: its routes over `[tftp] root`, scripts on a worker pool with the config's
     /// limits, `thinboot.data` under the config's folder, `thinboot.exports()` from `[nbd]`.
     public static func make(
-        config: ThinbootConfig, tftp: TFTPSection, learned: DHCPLearnedClients = DHCPLearnedClients(), logger: Logger
+        config: ThinbootConfig, tftp: TFTPSection, learned: DHCPLearnedClients = DHCPLearnedClients(),
+        exportStore: NBDExportStore? = nil, logger: Logger
     ) throws -> Router {
         let root = try StaticRoot(path: tftp.root)
         let host = ThinbootScriptHost(
             root: root.directory, dataRoot: try ConfinedDirectory(path: config.directory), nbd: config.nbd,
-            http: config.http,
+            exportStore: exportStore, http: config.http,
             logger: logger)
         let pool = ScriptPool(
             host: host, limits: tftp.scripts.limits, workers: tftp.scripts.workers, logger: logger)

@@ -1,5 +1,6 @@
 import Files
 import Logging
+import NBD
 import Scripting
 import TFTP
 
@@ -11,6 +12,8 @@ public final class ThinbootScriptHost: ScriptHost {
     /// `thinboot.data` paths are relative to this (the config file's folder).
     let dataRoot: ConfinedDirectory
     let nbd: NBDSection?
+    /// The exports and their versions, shared with the NBD server when both run in one process.
+    let exportStore: NBDExportStore?
     /// `thinboot.url` builds URLs on this server's listener (or `advertise`).
     let http: HTTPSection?
     let logger: Logger
@@ -20,23 +23,26 @@ public final class ThinbootScriptHost: ScriptHost {
     static let maximumReadBytes = 16 << 20
 
     public init(
-        root: ConfinedDirectory, dataRoot: ConfinedDirectory, nbd: NBDSection?, http: HTTPSection? = nil,
-        logger: Logger
+        root: ConfinedDirectory, dataRoot: ConfinedDirectory, nbd: NBDSection?, exportStore: NBDExportStore? = nil,
+        http: HTTPSection? = nil, logger: Logger
     ) {
         self.root = root
         self.dataRoot = dataRoot
         self.nbd = nbd
+        self.exportStore = exportStore ?? nbd?.makeExportStore(logger: logger)
         self.http = http
         self.logger = logger
     }
 
+    /// Every export, configured or found in an image folder, with its newest version and the `nbdroot=` forms
+    /// that pin it, so a config generated now names the same bytes for kernel, initrd and root.
     public func exports(for call: ScriptCallInfo) throws(ScriptHostError) -> ScriptValue {
-        guard let nbd else { return .list([]) }
+        guard let nbd, let exportStore else { return .list([]) }
         let server = nbd.advertise ?? call.serverAddress ?? "127.0.0.1"
         let bracketed = server.contains(":") ? "[\(server)]" : server
         let mainPort = nbd.listen.first?.port ?? 10809
         return .list(
-            nbd.exports.map { export in
+            exportStore.definitions.map { export in
                 var fields: [String: ScriptValue] = [
                     "name": .text(export.name),
                     "server": .text(server),
@@ -44,14 +50,22 @@ public final class ThinbootScriptHost: ScriptHost {
                     // Debian/Ubuntu initramfs: SERVER,PORT|EXPORTNAME,nbd0.
                     "nbdroot": .text("\(server),\(export.name),nbd0"),
                 ]
-                if let port = export.port {
+                if let port = export.legacyPort {
                     fields["port"] = .integer(Int64(port))
                     fields["nbdroot_port"] = .text("\(bracketed):\(port)")
                 } else {
                     // LTSP 5.5's SERVER:PORT/NAME when there is no port of its own.
                     fields["nbdroot_port"] = .text("\(bracketed):\(mainPort)/\(export.name)")
                 }
-                if let size = FileVersion(path: export.file)?.size { fields["size"] = .integer(Int64(size)) }
+                if let image = try? exportStore.open(export).image {
+                    let pinned = "\(export.name)@\(image.contentVersion)"
+                    fields["size"] = .integer(Int64(image.size))
+                    fields["version"] = .text(image.contentVersion.id)
+                    fields["pinned"] = .text(pinned)
+                    fields["nbdroot_pinned"] = .text("\(server),\(pinned),nbd0")
+                    // A legacy port serves one export whatever the name, so only the main port can pin.
+                    fields["nbdroot_port_pinned"] = .text("\(bracketed):\(mainPort)/\(pinned)")
+                }
                 return .record(fields)
             })
     }

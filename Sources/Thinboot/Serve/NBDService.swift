@@ -8,8 +8,8 @@ public struct NBDService: Service {
     /// The server; tests read its bound addresses.
     public let server: NBDServer
 
-    public init(section: NBDSection, logger: Logger) {
-        server = NBDServer(configuration: section.serverConfiguration(), logger: logger)
+    public init(section: NBDSection, store: NBDExportStore? = nil, logger: Logger) {
+        server = NBDServer(configuration: section.serverConfiguration(), store: store, logger: logger)
     }
 
     public func run() async throws {

@@ -46,7 +46,8 @@ struct ReloadService: Service {
         var notApplied: [String] = []
         if let nbd {
             do {
-                try await nbd.server.reload(exports: config.nbd?.exports.map(\.definition) ?? [])
+                try await nbd.server.reload(
+                    exports: config.nbd?.exports.map(\.definition) ?? [], folders: config.nbd?.imageFolders ?? [])
                 applied.append("nbd exports")
             } catch {
                 logger.error(

@@ -3,11 +3,12 @@ import Logging
 import ServiceLifecycle
 
 extension ThinbootServer {
-    /// The ProxyDHCP service for `[dhcp]`, its boot script made as ``BootScript/make(config:dhcp:logger:)`` says.
-    /// What each PXE request taught (answered or not: a REQUEST to the site's server names the client's address)
-    /// is recorded in ``learned``, which the TFTP and HTTP router reads.
+    /// The ProxyDHCP service for `[dhcp]`, its boot script made as
+    /// ``BootScript/make(config:dhcp:exportStore:logger:)`` says. What each PXE request taught (answered or not: a
+    /// REQUEST to the site's server names the client's address) is recorded in ``learned``, which the TFTP and
+    /// HTTP router reads.
     func makeDHCPService(_ section: DHCPSection) throws -> DHCPService {
-        let script = try BootScript.make(config: config, dhcp: section, logger: logger)
+        let script = try BootScript.make(config: config, dhcp: section, exportStore: exportStore, logger: logger)
         let learned = learned
         return DHCPService(
             configuration: section.serverConfiguration(),

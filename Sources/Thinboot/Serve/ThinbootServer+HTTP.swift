@@ -16,6 +16,6 @@ extension ThinbootServer {
         guard let tftp = config.tftp, !tftp.routes.isEmpty,
             (roles.contains(.tftp) && config.tftp != nil) || (roles.contains(.http) && config.http != nil)
         else { return nil }
-        return try Router.make(config: config, tftp: tftp, learned: learned, logger: logger)
+        return try Router.make(config: config, tftp: tftp, learned: learned, exportStore: exportStore, logger: logger)
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import NBD
 import ServiceLifecycle
 import UnixSignals
 
@@ -11,11 +12,15 @@ public struct ThinbootServer: Sendable {
     public let logger: Logger
     /// What ProxyDHCP learns per MAC, read by the TFTP router (one store for the whole process).
     let learned = DHCPLearnedClients()
+    /// The NBD exports and their image versions, one store for the NBD server and the route scripts, so the
+    /// version a generated config pins is the one the NBD server serves.
+    let exportStore: NBDExportStore?
 
     public init(config: ThinbootConfig, roles: Set<ServerRole> = Set(ServerRole.allCases), logger: Logger) {
         self.config = config
         self.roles = roles
         self.logger = logger
+        exportStore = config.nbd?.makeExportStore(logger: logger)
     }
 
     /// Runs until SIGTERM/SIGINT, or until a server fails.
@@ -44,7 +49,7 @@ public struct ThinbootServer: Sendable {
         if roles.contains(.dhcp), let dhcp = config.dhcp { services.append(try makeDHCPService(dhcp)) }
         var nbd: NBDService?
         if roles.contains(.nbd), let section = config.nbd {
-            nbd = NBDService(section: section, logger: logger)
+            nbd = NBDService(section: section, store: exportStore, logger: logger)
             services.append(nbd!)
         }
         guard !services.isEmpty else {
