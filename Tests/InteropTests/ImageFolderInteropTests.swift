@@ -127,10 +127,14 @@ import Testing
     private func pinnedVersion(tftpPort: Int) async throws -> String {
         let result = try await runTool(
             try thinbootExecutable(),
-            ["tftp", "get", "--port", "\(tftpPort)", "-o", "-", "127.0.0.1", "pxelinux.cfg/default"],
+            [
+                "tftp", "get", "--port", "\(tftpPort)", "--timeout", "2", "--retries", "10", "-o", "-", "127.0.0.1",
+                "pxelinux.cfg/default",
+            ],
             timeout: .seconds(30))
         let text = result.stdoutText
-        let kernel = try #require(text.firstMatch(of: /KERNEL images\/amd64@([0-9a-f]{8})\/boot\/vmlinuz/), "\(text)")
+        let kernel = try #require(
+            text.firstMatch(of: /KERNEL images\/amd64@([0-9a-f]{8})\/boot\/vmlinuz/), "\(text) \(result.stderr)")
         let root = try #require(text.firstMatch(of: /nbdroot=127\.0\.0\.1,amd64@([0-9a-f]{8}),nbd0/), "\(text)")
         #expect(kernel.1 == root.1, "kernel and root pin one version")
         return String(root.1)
