@@ -230,6 +230,13 @@ struct LeaseReaderTests {
         #expect(next.leases.count == 1)
     }
 
+    @Test func theFormatIsReadFromTheContentNotFromAFirstBadLine() throws {
+        #expect(LeaseFormat.detect(Array("garbage\n1796169661 52:54:00:00:00:01 10.0.0.1 a *\n".utf8)) == .dnsmasq)
+        #expect(LeaseFormat.detect(Array("junk;\nlease 10.0.0.1 { ends never; }\n".utf8)) == .isc)
+        #expect(LeaseFormat.detect(Array("address,hwaddr,expire\n".utf8)) == .kea)
+        #expect(LeaseFormat.detect(Array("  \n\n".utf8)) == nil)
+    }
+
     @Test func iscDatesAreUTC() {
         #expect(ISCLeaseReader.time(["4", "1970/01/01", "00:00:00"]) == 0)
         #expect(ISCLeaseReader.time(["2", "2000/02/29", "12:00:00"]) == 951_825_600)

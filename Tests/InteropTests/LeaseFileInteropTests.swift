@@ -36,7 +36,8 @@ import Thinboot
             let config = try directory.write(
                 "kea.json",
                 """
-                {"Dhcp4": {"interfaces-config": {"interfaces": ["\(interface)"], "dhcp-socket-type": "raw"},
+                {"Dhcp4": {"interfaces-config": {"interfaces": ["\(interface)"], "dhcp-socket-type": "raw",
+                                       "service-sockets-max-retries": 40, "service-sockets-retry-wait-time": 250},
                  "lease-database": {"type": "memfile", "persist": true, "name": "\(file)", "lfc-interval": 0},
                  "valid-lifetime": \(lifetime), "min-valid-lifetime": 1,
                  "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 3600},
@@ -44,7 +45,8 @@ import Thinboot
                  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "\(directory.file("kea.log"))"}],
                               "severity": "WARN"}]}}
                 """)
-            // Kea puts its PID and lock files where these say, not in /run.
+            // Kea puts its PID and lock files where these say, not in /run. A link that is not running yet when it
+            // starts gets no socket unless it retries (the service-sockets keys above).
             let process = try BackgroundProcess(
                 "env",
                 [
@@ -106,6 +108,8 @@ import Thinboot
             ])
             try await lab.ip(["-n", site, "addr", "add", "10.61.0.1/24", "dev", "tbds\(lab.tag)"])
             try await lab.ip(["-n", site, "link", "set", "tbds\(lab.tag)", "up"])
+            // Both ends up before the server starts (a link without carrier is not running).
+            try await lab.ip(["-n", client, "link", "set", "tbdc\(lab.tag)", "up"])
             let stop = try await Self.start(
                 server, in: site, interface: "tbds\(lab.tag)", file: file, directory: directory)
             defer { stop() }
@@ -162,13 +166,17 @@ import Thinboot
             ])
             try await lab.ip(["-n", site, "addr", "add", "10.61.0.1/24", "dev", "tbds\(lab.tag)"])
             try await lab.ip(["-n", site, "link", "set", "tbds\(lab.tag)", "up"])
+            // Both ends up before the server starts (a link without carrier is not running).
+            try await lab.ip(["-n", client, "link", "set", "tbdc\(lab.tag)", "up"])
             let stop = try await Self.start(
                 server, in: site, interface: "tbds\(lab.tag)", file: file, directory: directory, lifetime: 2)
             defer { stop() }
 
             let mac = "52:54:00:64:00:01"
             let address = try #require(
-                try await Self.takeLease(in: client, interface: "tbdc\(lab.tag)", mac: mac, script: script))
+                try await Self.takeLease(in: client, interface: "tbdc\(lab.tag)", mac: mac, script: script),
+                "\(server) gave no lease: \((try? String(contentsOfFile: directory.file("kea.log"), encoding: .utf8)) ?? "")"
+            )
             let taken = Int64(time(nil))
             let leases = LeaseFiles(paths: [file], logger: LogRecord().logger, now: { taken })
             var seen: String?

@@ -127,6 +127,22 @@ import Testing
         #expect(warnings.first?.contains("leases.line=2") == true, "\(warnings)")
     }
 
+    @Test func aBadLineInAFileReadWholeAgainIsWarnedAboutOnce() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let dnsmasq = try directory.write("dnsmasq.leases", "garbage\n1796169661 52:54:00:61:00:01 10.61.0.1 a *\n")
+        let log = LogRecord()
+        let leases = LeaseFiles(paths: [dnsmasq], logger: log.logger, now: { Self.now })
+        #expect(leases.mac(for: "10.61.0.1") == Self.mac("52:54:00:61:00:01"))
+        // dnsmasq rewrites its file on every change: the bad line stays, a lease is added.
+        try Data(
+            "garbage\n1796169661 52:54:00:61:00:01 10.61.0.1 a *\n1796169661 52:54:00:61:00:02 10.61.0.2 b *\n".utf8
+        )
+        .write(to: URL(fileURLWithPath: dnsmasq))
+        #expect(leases.mac(for: "10.61.0.2") == Self.mac("52:54:00:61:00:02"))
+        #expect(log.matching("lease file line skipped").count == 1, "\(log.lines)")
+    }
+
     @Test func theClientsSectionNamesTheFilesRelativeToTheConfig() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

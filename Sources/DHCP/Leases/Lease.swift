@@ -63,13 +63,22 @@ public enum LeaseFormat: String, Sendable, Hashable, CaseIterable {
     /// complete line or block.
     public var isAppendOnly: Bool { self != .dnsmasq }
 
-    /// The format of a file starting with `prefix`, or nil while it holds nothing but blank space: Kea starts
-    /// with its header row, dnsmasq with an expiry time, ISC dhcpd with a comment or a statement.
+    /// Bytes of a file's start that ``detect(_:)`` reads.
+    public static let detectionLength = 65536
+
+    /// The format of a file starting with `prefix`, or nil while it holds nothing but blank space. Kea starts
+    /// with its header row; otherwise the reader that finds more leases in the first
+    /// ``detectionLength`` bytes wins (so a bad first line does not decide), and with none either way the first
+    /// byte does: dnsmasq lines start with an expiry time, ISC dhcpd files with a comment or a statement.
     public static func detect(_ prefix: some Collection<UInt8>) -> LeaseFormat? {
-        guard let first = prefix.first(where: { !LeaseText.isSpace($0) }) else { return nil }
-        if prefix.starts(with: Array("address,".utf8)) { return .kea }
-        if LeaseText.isDigit(first) { return .dnsmasq }
-        return .isc
+        let sample = Array(prefix.prefix(detectionLength))
+        guard let first = sample.first(where: { !LeaseText.isSpace($0) }) else { return nil }
+        if sample.starts(with: Array("address,".utf8)) { return .kea }
+        var isc = ISCLeaseReader()
+        let iscLeases = isc.parse(sample).leases.count
+        let dnsmasqLeases = DnsmasqLeaseReader.parse(sample).leases.count
+        if dnsmasqLeases != iscLeases { return dnsmasqLeases > iscLeases ? .dnsmasq : .isc }
+        return LeaseText.isDigit(first) ? .dnsmasq : .isc
     }
 }
 

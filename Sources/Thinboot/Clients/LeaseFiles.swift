@@ -46,8 +46,6 @@ public final class LeaseFiles: Sendable {
         self.logger = logger
     }
 
-    public var isEmpty: Bool { count == 0 }
-
     /// The MAC of the client holding `ip` now, from the first file (in config order) with a live lease for it.
     public func mac(for ip: String) -> MACAddress? {
         guard count > 0, let address = IPv4Address(parsing: Self.ipv4(ip)) else { return nil }
@@ -110,6 +108,9 @@ struct LeaseFile {
     private var kea = KeaLeaseReader()
     private var isc = ISCLeaseReader()
     private var truncatedWarned = false
+    /// The warnings of the last read: a file read whole again (dnsmasq rewrites it on every change) warns only
+    /// about lines that are new, so one bad line gives one warning, not one per rewrite.
+    private var lastWarnings: Set<LeaseWarning> = []
 
     init(path: String) { self.path = path }
 
@@ -179,18 +180,20 @@ struct LeaseFile {
         for lease in parse.leases where leases.count < LeaseFiles.maxAddresses || leases[lease.address] != nil {
             leases[lease.address] = lease
         }
-        for warning in parse.warnings.prefix(LeaseFiles.warningsLogged) {
+        let fresh = parse.warnings.filter { !lastWarnings.contains($0) }
+        lastWarnings = Set(parse.warnings)
+        for warning in fresh.prefix(LeaseFiles.warningsLogged) {
             logger.warning(
                 "lease file line skipped",
                 metadata: [
                     "leases.file": "\(path)", "leases.line": "\(warning.line)", "leases.reason": "\(warning.problem)",
                 ])
         }
-        if parse.warnings.count > LeaseFiles.warningsLogged {
+        if fresh.count > LeaseFiles.warningsLogged {
             logger.warning(
                 "lease file lines skipped",
                 metadata: [
-                    "leases.file": "\(path)", "leases.count": "\(parse.warnings.count - LeaseFiles.warningsLogged)",
+                    "leases.file": "\(path)", "leases.count": "\(fresh.count - LeaseFiles.warningsLogged)",
                     "leases.reason": "more malformed lines than are logged one by one",
                 ])
         }
