@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Lua 5.4 from the system (apt: liblua5.4-dev).
@@ -31,12 +33,14 @@ let package = Package(
         ),
         // What every protocol reads: the confined directory, file versions, whole-file and positional reads.
         .target(name: "Files", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // One step of a client's boot as a protocol server saw it; the boot status and the metrics are made of these.
+        .target(name: "BootEvents"),
         // Batch receive with packet info and segmented sends for the TFTP transfer engine.
         .target(name: "CTFTPShims"),
         .target(
             name: "TFTP",
             dependencies: [
-                "CTFTPShims", "Files",
+                "CTFTPShims", "Files", "BootEvents",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -48,7 +52,7 @@ let package = Package(
         .target(
             name: "NBD",
             dependencies: [
-                "CNBDShims", "Files",
+                "CNBDShims", "Files", "BootEvents",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -69,6 +73,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
+                "BootEvents",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -80,8 +85,11 @@ let package = Package(
         .target(
             name: "Thinboot",
             dependencies: [
-                "Files", "TFTP", "NBD", "Scripting", "HTTP", "DHCP",
+                "Files", "TFTP", "NBD", "Scripting", "HTTP", "DHCP", "BootEvents",
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

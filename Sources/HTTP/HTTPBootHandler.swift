@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -30,11 +31,13 @@ final class HTTPBootHandler: ChannelInboundHandler {
 
     private let mode: Mode
     private let logger: Logger
+    private let events: any BootEventSink
     private var current: Current?
 
-    init(mode: Mode, logger: Logger) {
+    init(mode: Mode, logger: Logger, events: any BootEventSink) {
         self.mode = mode
         self.logger = logger
+        self.events = events
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -192,16 +195,30 @@ final class HTTPBootHandler: ChannelInboundHandler {
             let context = loopBound.value
             var outcome = refusal?.outcome ?? (plan.status == .notModified ? "not modified" : "ok")
             if case .failure = result { outcome = "client gone" }
-            log(request: request, channel: context.channel, plan: plan, bytes: sent, outcome: outcome)
+            log(request: request, channel: context.channel, plan: plan, bytes: sent, outcome: outcome, answer: answer)
             context.triggerUserOutboundEvent(HTTPHeadGuard.ResponseFinished(), promise: nil)
             if !keepAlive { context.close(promise: nil) }
         }
     }
 
-    private func log(request: Current, channel: any Channel, plan: HTTPResponsePlan, bytes: Int, outcome: String) {
+    private func log(
+        request: Current, channel: any Channel, plan: HTTPResponsePlan, bytes: Int, outcome: String,
+        answer: HTTPBootAnswer?
+    ) {
+        let elapsed = NIODeadline.now() - request.started
+        let kind: BootEvent.ContentKind? =
+            switch answer {
+            case .bytes: .generated
+            case .file: .static
+            case nil: nil
+            }
+        events.record(
+            BootEvent(
+                source: .http, clientIP: channel.remoteAddress?.ipAddress, peer: Self.describe(channel.remoteAddress),
+                path: request.head.uri, outcome: outcome, status: Int(plan.status.code), bytes: bytes, kind: kind,
+                duration: .nanoseconds(elapsed.nanoseconds)))
         // The fields cost more than the check: build them only for a line that is written.
         guard logger.logLevel <= .info else { return }
-        let elapsed = NIODeadline.now() - request.started
         let tenths = (elapsed.nanoseconds + 50_000) / 100_000
         var metadata: Logger.Metadata = [:]
         metadata.reserveCapacity(10)

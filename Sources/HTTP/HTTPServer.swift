@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -18,13 +19,18 @@ public final class HTTPServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let limiter: HTTPConnectionLimiter
     private let onBound: @Sendable ([SocketAddress]) -> Void
+    private let events: any BootEventSink
 
-    /// - Parameter onBound: told the bound addresses (real ports when port 0 was configured), for tests.
+    /// - Parameters:
+    ///   - events: told every request as it ends (the boot status and metrics).
+    ///   - onBound: told the bound addresses (real ports when port 0 was configured), for tests.
     public init(
         configuration: HTTPServerConfiguration, provider: any HTTPBootProvider, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        events: any BootEventSink = IgnoredBootEvents(),
         onBound: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
     ) {
+        self.events = events
         self.configuration = configuration
         self.provider = provider
         self.logger = logger
@@ -74,6 +80,7 @@ public final class HTTPServer: Service, Sendable {
         let provider = provider
         let logger = logger
         let limiter = limiter
+        let events = events
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
@@ -88,7 +95,7 @@ public final class HTTPServer: Service, Sendable {
                         try operations.configureHTTPServerPipeline(
                             withPipeliningAssistance: true, withErrorHandling: false)
                         try operations.addHandler(HTTPErrorResponder(logger: logger))
-                        try operations.addHandler(HTTPBootHandler(mode: mode, logger: logger))
+                        try operations.addHandler(HTTPBootHandler(mode: mode, logger: logger, events: events))
                     }
                 }
                 .bind(host: host, port: port).get()

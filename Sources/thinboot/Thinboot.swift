@@ -12,6 +12,7 @@ struct ThinbootCommand: AsyncParsableCommand {
             RenderCommand.self,
             TFTPCommand.self,
             NBDCommand.self,
+            StatusCommand.self,
             DHCPCommand.self,
         ]
     )

@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NIOCore
 
@@ -23,6 +24,9 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     private let handshakeTimeout: TimeAmount
     private let shutdownGrace: TimeAmount
     private var logger: Logger
+    private let events: any BootEventSink
+    /// When the handshake chose an export: the connection's duration in its event.
+    private var transmissionStarted: ContinuousClock.Instant?
     private var machine: NBDConnectionStateMachine
     private var decoder: Decoder = .handshake(NBDHandshakeDecoder())
     /// Bytes read and not yet framed.
@@ -37,8 +41,9 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
 
     init(
         directory: NBDListenerDirectory, style: NBDHandshakeStyle, handshakeTimeout: TimeAmount,
-        shutdownGrace: TimeAmount, logger: Logger
+        shutdownGrace: TimeAmount, logger: Logger, events: any BootEventSink = IgnoredBootEvents()
     ) {
+        self.events = events
         self.style = style
         self.handshakeTimeout = handshakeTimeout
         self.shutdownGrace = shutdownGrace
@@ -63,7 +68,30 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         timeout?.cancel()
         decoder = .none
         logger.info("nbd connection closed", metadata: machine.closed())
+        if let transmissionStarted, let export = machine.exportName {
+            let statistics = machine.statistics
+            events.record(
+                event(
+                    context, phase: .finished, export: export, outcome: machine.closeReason,
+                    bytes: Int(statistics.bytesRead),
+                    commands: statistics.commandCounts.map {
+                        BootEvent.CommandCount(command: $0.command, count: $0.count, failed: $0.failed)
+                    }, duration: transmissionStarted.duration(to: .now)))
+        }
         context.fireChannelInactive()
+    }
+
+    /// The connection's boot-status event: the root connected (`export` is `NAME` or `NAME@VERSION`), or closed.
+    private func event(
+        _ context: ChannelHandlerContext, phase: BootEvent.Phase, export: String, outcome: String, bytes: Int = 0,
+        commands: [BootEvent.CommandCount] = [], duration: Duration = .zero
+    ) -> BootEvent {
+        let at = export.firstIndex(of: "@")
+        return BootEvent(
+            source: .nbd, phase: phase, clientIP: context.remoteAddress?.ipAddress,
+            peer: context.remoteAddress.map { "\($0)" }, path: at.map { String(export[..<$0]) } ?? export,
+            outcome: outcome, bytes: bytes, version: at.map { String(export[export.index(after: $0)...]) },
+            commands: commands, duration: duration)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -178,6 +206,10 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         case .startTransmission(let bytes, let framing):
             timeout?.cancel()
             timeout = nil
+            transmissionStarted = .now
+            if let export = machine.exportName {
+                events.record(event(context, phase: .started, export: export, outcome: "connected"))
+            }
             if case .requests(let refusesWrites) = framing {
                 decoder = .requests(NBDRequestDecoder(refusesWrites: refusesWrites))
             }

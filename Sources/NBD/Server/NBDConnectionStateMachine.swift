@@ -49,9 +49,11 @@ struct NBDConnectionStateMachine {
     private var phase: Phase
     private var shuttingDown = false
     private var requestsAfterDisconnect = 0
-    private var closeReason = "client closed the connection"
-    private var exportName: String?
-    private var statistics = NBDTransmission.Statistics()
+    private(set) var closeReason = "client closed the connection"
+    /// The export chosen by the handshake, once it is.
+    private(set) var exportName: String?
+    /// The transmission's counts, as of its end.
+    private(set) var statistics = NBDTransmission.Statistics()
     private var logger = Logger(label: "nbd")
 
     init(directory: NBDListenerDirectory) {

@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -19,6 +20,7 @@ public final class NBDServer: Sendable {
     private let configuration: NBDServerConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
+    private let events: any BootEventSink
     /// The exports and their mapped images.
     public let store: NBDExportStore
     private let watcher: ImageFolderWatcher
@@ -28,11 +30,13 @@ public final class NBDServer: Sendable {
     /// from `configuration`.
     public init(
         configuration: NBDServerConfiguration, store: NBDExportStore? = nil,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        events: any BootEventSink = IgnoredBootEvents()
     ) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        self.events = events
         let store =
             store
             ?? NBDExportStore(
@@ -132,6 +136,7 @@ public final class NBDServer: Sendable {
         let grace = configuration.shutdownGrace
         let queuedReplies = configuration.maxQueuedReplyBytes
         let logger = logger
+        let events = events
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -150,7 +155,7 @@ public final class NBDServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         NBDConnectionHandler(
                             directory: directory, style: style, handshakeTimeout: timeout, shutdownGrace: grace,
-                            logger: logger))
+                            logger: logger, events: events))
                 }
             }
         if host.contains(":") {

@@ -21,6 +21,21 @@ struct NBDTransmission {
         var bytesRead: UInt64 = 0
         var bytesWritten: UInt64 = 0
         var errors = 0
+        /// Requests and failures by command (``NBDCommand`` 0...7, then any other), inline: counting one
+        /// allocates nothing.
+        var byCommand = InlineArray<9, Int>(repeating: 0)
+        var failedByCommand = InlineArray<9, Int>(repeating: 0)
+
+        static func slot(_ command: NBDCommand) -> Int { command.rawValue < 8 ? Int(command.rawValue) : 8 }
+
+        /// The commands seen, for the connection's boot-status event.
+        var commandCounts: [(command: String, count: Int, failed: Int)] {
+            (0..<9).compactMap { slot in
+                guard byCommand[slot] > 0 else { return nil }
+                let name = slot < 8 ? NBDCommand(rawValue: UInt16(slot)).description : "other"
+                return (name, byCommand[slot], failedByCommand[slot])
+            }
+        }
     }
 
     let export: NBDOpenExport
@@ -48,6 +63,7 @@ struct NBDTransmission {
     /// Handles one request. `shuttingDown` answers everything but DISC with `ESHUTDOWN`.
     mutating func handle(_ request: NBDRequest, shuttingDown: Bool) -> Outcome {
         statistics.requests += 1
+        statistics.byCommand[Statistics.slot(request.command)] += 1
         if request.command == .disconnect { return .disconnect }
         if shuttingDown { return fail(request, .shutdown, "the server is shutting down") }
         switch request.command {
@@ -147,6 +163,7 @@ struct NBDTransmission {
 
     private mutating func fail(_ request: NBDRequest, _ error: NBDErrorCode, _ message: String) -> Outcome {
         statistics.errors += 1
+        statistics.failedByCommand[Statistics.slot(request.command)] += 1
         logger.trace(
             "request failed",
             metadata: ["nbd.command": "\(request.command)", "nbd.error": "\(error)", "nbd.reason": "\(message)"])

@@ -1,3 +1,4 @@
+import BootEvents
 import CTFTPShims
 import NIOCore
 
@@ -41,6 +42,8 @@ final class ActiveTransfer {
     let isDisplaced: () -> Bool
     /// Whether ``onEstablished`` accepted the first ACK.
     var established = false
+    /// Where the status page reads how far the transfer has got.
+    let progress: TransferProgress?
     private let onEnd: (TransferEnd) -> Void
     private var ended = false
 
@@ -48,8 +51,10 @@ final class ActiveTransfer {
         descriptor: CInt, local: SocketAddress, serial: UInt64, machine: Machine, client: SocketAddress,
         source: TransferSource,
         optionAck: ByteBuffer?, onEstablished: @escaping () -> Bool = { true },
-        isDisplaced: @escaping () -> Bool = { false }, onEnd: @escaping (TransferEnd) -> Void
+        isDisplaced: @escaping () -> Bool = { false }, progress: TransferProgress? = nil,
+        onEnd: @escaping (TransferEnd) -> Void
     ) {
+        self.progress = progress
         self.descriptor = descriptor
         self.local = local
         self.serial = serial
@@ -69,6 +74,12 @@ final class ActiveTransfer {
         self.onEstablished = onEstablished
         self.isDisplaced = isDisplaced
         self.onEnd = onEnd
+    }
+
+    /// Publishes the machine's counts to ``progress``: once per ACK or timer, two relaxed atomic stores.
+    func publishProgress() {
+        guard let progress else { return }
+        progress.update(bytes: machine.statistics.bytesAcknowledged, retransmits: machine.statistics.retransmissions)
     }
 
     /// Reports the end, once. The socket is the engine's to close or keep as a spare.

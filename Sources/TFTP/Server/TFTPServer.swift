@@ -1,3 +1,4 @@
+import BootEvents
 import CTFTPShims
 import Logging
 import NIOCore
@@ -37,7 +38,7 @@ public final class TFTPServer: Sendable {
     /// on the same host in tests, and the NBD server need the rest (on 2 cores a second engine measured slower).
     public static func bind(
         configuration: TFTPServerConfiguration, provider: any TFTPContentProvider, logger: Logger,
-        engineCount: Int = max(1, System.coreCount / 2)
+        events: any BootEventSink = IgnoredBootEvents(), engineCount: Int = max(1, System.coreCount / 2)
     ) async throws(TFTPBindError) -> TFTPServer {
         var descriptors: [CInt] = []
         var addresses: [SocketAddress] = []
@@ -57,7 +58,8 @@ public final class TFTPServer: Sendable {
         }
         let transfers = TransferRegistry(limits: configuration.admissionLimits)
         let launcher = TransferLauncher(
-            configuration: configuration, provider: provider, logger: logger, transfers: transfers)
+            configuration: configuration, provider: provider, logger: logger, transfers: transfers,
+            events: events)
         let count = max(1, engineCount)
         let listening = ListeningSockets(descriptors: descriptors, addresses: addresses, holders: count)
         var engines: [TransferEngine] = []

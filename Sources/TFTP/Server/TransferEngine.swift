@@ -1,3 +1,4 @@
+import BootEvents
 import CTFTPShims
 import Logging
 import NIOConcurrencyHelpers
@@ -200,7 +201,7 @@ final class TransferEngine: @unchecked Sendable {
     func begin(
         local: SocketAddress, client: SocketAddress, machine: ActiveTransfer.Machine, source: TransferSource,
         optionAck: ByteBuffer?, onEstablished: @escaping () -> Bool, isDisplaced: @escaping () -> Bool,
-        onEnd: @escaping (TransferEnd) -> Void
+        progress: TransferProgress? = nil, onEnd: @escaping (TransferEnd) -> Void
     ) {
         let descriptor: CInt
         if let spare = spares.take(for: local, client: client.storage) {
@@ -226,7 +227,8 @@ final class TransferEngine: @unchecked Sendable {
         nextSerial += 1
         let transfer = ActiveTransfer(
             descriptor: descriptor, local: local, serial: nextSerial, machine: machine, client: client, source: source,
-            optionAck: optionAck, onEstablished: onEstablished, isDisplaced: isDisplaced, onEnd: onEnd)
+            optionAck: optionAck, onEstablished: onEstablished, isDisplaced: isDisplaced, progress: progress,
+            onEnd: onEnd)
         transfers[descriptor] = transfer
         perform(transfer.machine.start(now: .now), on: transfer)
     }
@@ -271,6 +273,7 @@ final class TransferEngine: @unchecked Sendable {
     private func acknowledge(_ block: UInt16, on transfer: ActiveTransfer) {
         let wasHalfOpen = !transfer.machine.isEstablished
         let action = transfer.machine.ackReceived(block: block, now: .now)
+        transfer.publishProgress()
         // Before the action: it may finish the transfer, and the slot must be released as established.
         if wasHalfOpen, transfer.machine.isEstablished {
             guard transfer.onEstablished() else {
@@ -434,7 +437,9 @@ final class TransferEngine: @unchecked Sendable {
                 finish(transfer, outcome: .displaced, message: nil)
                 continue
             }
-            perform(transfer.machine.timerFired(now: now), on: transfer)
+            let action = transfer.machine.timerFired(now: now)
+            transfer.publishProgress()
+            perform(action, on: transfer)
         }
     }
 

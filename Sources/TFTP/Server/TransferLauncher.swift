@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NIOCore
 
@@ -15,16 +16,18 @@ final class TransferLauncher: Sendable {
     private let provider: any TFTPContentProvider
     private let logger: Logger
     private let transfers: TransferRegistry
+    private let events: any BootEventSink
     private let interfaces = InterfaceMTU()
 
     init(
         configuration: TFTPServerConfiguration, provider: any TFTPContentProvider, logger: Logger,
-        transfers: TransferRegistry
+        transfers: TransferRegistry, events: any BootEventSink = IgnoredBootEvents()
     ) {
         self.configuration = configuration
         self.provider = provider
         self.logger = logger
         self.transfers = transfers
+        self.events = events
     }
 
     /// Decides on a datagram read from a listening socket; see ``RequestDecision``.
@@ -40,7 +43,9 @@ final class TransferLauncher: Sendable {
     /// Runs `computation` off `engine` (a script goes straight to its worker pool), prepares the content there, and
     /// posts the start back to the engine: two thread switches, engine to worker and back.
     func compute(_ plan: TransferPlan, _ computation: TFTPAnswer.Computation, on engine: TransferEngine) {
-        computation { content in
+        var plan = plan
+        plan.record.generated = true
+        computation { [plan] content in
             let source = content.flatMap { content in
                 Result { () throws(TFTPRefusal) in try TransferSource(content, mode: plan.request.mode) }
             }
@@ -97,11 +102,17 @@ final class TransferLauncher: Sendable {
                 halfOpenResends: Self.halfOpenResends))
         let optionAck =
             negotiation.acknowledged.isEmpty ? nil : TFTPPacket.optionAck(negotiation.acknowledged).encoded()
+        record.launched = true
         let started = record
         let ticket = plan.ticket
+        let progress = TransferProgress()
+        var starting = started.event(starting: true)
+        starting.progress = progress
+        events.record(starting)
         engine.begin(
             local: record.local, client: record.client, machine: machine, source: source, optionAck: optionAck,
-            onEstablished: { self.transfers.establish(ticket) }, isDisplaced: { self.transfers.isDisplaced(ticket) }
+            onEstablished: { self.transfers.establish(ticket) }, isDisplaced: { self.transfers.isDisplaced(ticket) },
+            progress: progress
         ) { end in
             self.finish(started, end: end, ticket: ticket)
         }
@@ -136,7 +147,9 @@ final class TransferLauncher: Sendable {
         if let plan { transfers.release(plan.ticket, established: false, refused: true) }
     }
 
+    /// The request's one log line, and its boot-status event.
     func log(_ record: TransferRecord) {
         logger.info("tftp transfer", metadata: record.metadata)
+        events.record(record.event(starting: false))
     }
 }

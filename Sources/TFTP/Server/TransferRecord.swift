@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NIOCore
 
@@ -15,6 +16,10 @@ struct TransferRecord: Sendable {
     var retransmits = 0
     var outcome: TransferOutcome
     var message: String?
+    /// A script computed the content (for the duration histogram's `kind`).
+    var generated = false
+    /// The transfer started (its event said so): its end is `finished`, not `answered`.
+    var launched = false
     let started = ContinuousClock.now
 
     init(client: SocketAddress, local: SocketAddress, outcome: TransferOutcome, message: String? = nil) {
@@ -50,6 +55,19 @@ struct TransferRecord: Sendable {
         }
         if let message { metadata["tftp.message"] = .string(message) }
         return metadata
+    }
+
+    /// The boot-status event of this request: started (in flight, `bytes` of `size` to go), finished, or — never
+    /// launched — answered.
+    func event(starting: Bool) -> BootEvent {
+        let phase: BootEvent.Phase = starting ? .started : launched ? .finished : .answered
+        return BootEvent(
+            source: .tftp, phase: phase, clientIP: clientIP ?? client.ipAddress,
+            peer: TFTPServer.describe(client, ip: clientIP),
+            path: path ?? request.map { String(decoding: $0.filename, as: UTF8.self) }, outcome: outcome.rawValue,
+            message: message, bytes: phase == .started ? 0 : bytes, size: phase == .started ? bytes : nil,
+            retransmits: retransmits, kind: generated ? .generated : .static,
+            duration: started.duration(to: .now))
     }
 
     /// `name=value name=value`.

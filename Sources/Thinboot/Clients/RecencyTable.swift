@@ -29,6 +29,18 @@ struct RecencyTable<Key: Hashable, Value> {
         positions[key].flatMap { slots[$0].value }
     }
 
+    /// Every value, the one stored last first.
+    func newestFirst() -> [Value] {
+        var values: [Value] = []
+        values.reserveCapacity(count)
+        var position = newest
+        while position >= 0 {
+            if let value = slots[position].value { values.append(value) }
+            position = slots[position].older
+        }
+        return values
+    }
+
     /// The entry stored longest ago.
     var oldestEntry: (key: Key, value: Value)? {
         guard oldest >= 0, let key = slots[oldest].key, let value = slots[oldest].value else { return nil }

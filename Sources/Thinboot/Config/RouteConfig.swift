@@ -8,6 +8,8 @@ public struct RouteConfig: Sendable, Equatable {
     public let pattern: RoutePattern
     /// The protocols this route answers (`protocols = ["http"]`); nil means every protocol.
     public let protocols: Set<String>?
+    /// The boot stage this route's files are (`stage = "kernel"`), for the status page; nil: by file name.
+    public let stage: StageClassifier.Tag?
 
     /// Whether the route answers requests of `protocol` (`tftp`, `http`).
     public func serves(_ protocol: String) -> Bool {
@@ -30,6 +32,7 @@ public struct RouteConfig: Sendable, Equatable {
         } else {
             protocols = nil
         }
+        stage = try table.has("stage") ? StageClassifier.Tag(stage: table, path: path, route: path) : nil
         try table.finish()
     }
 }

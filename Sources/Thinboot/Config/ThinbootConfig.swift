@@ -17,6 +17,8 @@ public struct ThinbootConfig: Sendable {
     public let dhcp: DHCPSection?
     /// `[clients]`: lease files to take MACs from; empty when absent.
     public let clients: ClientsSection?
+    /// `[admin]`, or nil when this config runs no admin listener.
+    public let admin: AdminSection?
 
     /// Reads and checks `path`. Every error names the file, the key and the problem.
     public static func load(path: String) throws(ConfigError) -> ThinbootConfig {
@@ -57,6 +59,7 @@ public struct ThinbootConfig: Sendable {
         let clients = try root.table("clients").map { table throws(ConfigError) in
             try ClientsSection(table, paths: paths)
         }
+        let admin = try root.table("admin").map { table throws(ConfigError) in try AdminSection(table) }
         try root.finish()
         if tftp == nil && nbd == nil && dhcp == nil {
             throw ConfigError(
@@ -68,7 +71,8 @@ public struct ThinbootConfig: Sendable {
                 problem: "HTTP serves the [tftp] root and routes: add a [tftp] section with `root`")
         }
         return ThinbootConfig(
-            file: file, directory: directory, tftp: tftp, nbd: nbd, http: http, dhcp: dhcp, clients: clients)
+            file: file, directory: directory, tftp: tftp, nbd: nbd, http: http, dhcp: dhcp, clients: clients,
+            admin: admin)
     }
 }
 

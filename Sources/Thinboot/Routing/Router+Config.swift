@@ -8,7 +8,8 @@ extension Router {
     /// limits, `thinboot.data` under the config's folder, `thinboot.exports()` from `[nbd]`.
     public static func make(
         config: ThinbootConfig, tftp: TFTPSection, learned: DHCPLearnedClients = DHCPLearnedClients(),
-        exportStore: NBDExportStore? = nil, logger: Logger
+        exportStore: NBDExportStore? = nil,
+        onScriptRun: @escaping @Sendable (String, Bool, Duration) -> Void = { _, _, _ in }, logger: Logger
     ) throws -> Router {
         let root = try StaticRoot(path: tftp.root)
         let host = ThinbootScriptHost(
@@ -20,7 +21,7 @@ extension Router {
         let leases = LeaseFiles(paths: config.clients?.leases ?? [], logger: logger)
         return Router(
             routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, learned: learned, leases: leases,
-            logger: logger)
+            onScriptRun: onScriptRun, logger: logger)
     }
 
     /// Compiles every route's script (running its top-level code once), returning the errors found.

@@ -33,6 +33,8 @@ public final class Router: Sendable {
     /// The site DHCP servers' lease files (`[clients] leases`): MACs of clients across routers.
     let leases: LeaseFiles
     let neighbours: @Sendable (String) -> MACAddress?
+    /// Told every script run: the script file, whether it succeeded, and how long it took (the metrics).
+    let onScriptRun: @Sendable (_ script: String, _ succeeded: Bool, _ duration: Duration) -> Void
     let logger: Logger
     private let generated = GeneratedContentCache()
 
@@ -43,8 +45,10 @@ public final class Router: Sendable {
         clients: ClientMemory = ClientMemory(), learned: DHCPLearnedClients = DHCPLearnedClients(),
         leases: LeaseFiles? = nil,
         neighbours: @escaping @Sendable (String) -> MACAddress? = { NeighbourTable().mac(for: $0) },
+        onScriptRun: @escaping @Sendable (String, Bool, Duration) -> Void = { _, _, _ in },
         logger: Logger
     ) {
+        self.onScriptRun = onScriptRun
         self.routes = routes
         self.root = root
         self.pool = pool
@@ -77,6 +81,7 @@ public final class Router: Sendable {
         _ job: RouteJob, knownMAC: MACAddress? = nil, knownArch: String? = nil,
         completion: @escaping @Sendable (Result<BootContent, BootRefusal>) -> Void
     ) {
+        let started = ContinuousClock.now
         pool.run(
             script: job.route.script,
             info: ScriptCallInfo(script: job.route.script, serverAddress: job.request.localIP),
@@ -88,7 +93,15 @@ public final class Router: Sendable {
                     ?? self.clients.arch(for: request.ip)
                 return request.scriptValue
             },
-            completion: { result in completion(self.content(from: result, of: job)) })
+            completion: { result in
+                let content = self.content(from: result, of: job)
+                if case .failure(.scriptError) = content {
+                    self.onScriptRun(job.route.script, false, started.duration(to: .now))
+                } else {
+                    self.onScriptRun(job.route.script, true, started.duration(to: .now))
+                }
+                completion(content)
+            })
     }
 
     /// What `request` gets, as the server would answer it, awaited (for `thinboot render` and tests).

@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NBD
 import ServiceLifecycle
@@ -8,8 +9,12 @@ public struct NBDService: Service {
     /// The server; tests read its bound addresses.
     public let server: NBDServer
 
-    public init(section: NBDSection, store: NBDExportStore? = nil, logger: Logger) {
-        server = NBDServer(configuration: section.serverConfiguration(), store: store, logger: logger)
+    public init(
+        section: NBDSection, store: NBDExportStore? = nil, logger: Logger,
+        events: any BootEventSink = IgnoredBootEvents()
+    ) {
+        server = NBDServer(
+            configuration: section.serverConfiguration(), store: store, logger: logger, events: events)
     }
 
     public func run() async throws {

@@ -63,6 +63,7 @@ struct ReloadService: Service {
         if config.clients != running.clients { notApplied.append("[clients] lease files") }
         if roles.contains(.nbd), running.nbd == nil, config.nbd != nil { notApplied.append("a new [nbd] server") }
         if roles.contains(.http), config.http != running.http { notApplied.append("[http] settings") }
+        if config.admin != running.admin { notApplied.append("[admin] settings") }
         if roles.contains(.nbd), let old = running.nbd, let new = config.nbd, old.listen != new.listen {
             notApplied.append("[nbd] listen")
         }

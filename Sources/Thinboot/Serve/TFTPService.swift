@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -16,12 +17,17 @@ public struct TFTPService: Service {
     private let provider: any TFTPContentProvider
     private let logger: Logger
     private let onBound: @Sendable ([SocketAddress]) -> Void
+    private let events: any BootEventSink
 
-    /// - Parameter onBound: told the bound addresses (real ports when port 0 was configured), for tests.
+    /// - Parameters:
+    ///   - events: told every transfer as it starts and ends (the boot status and metrics).
+    ///   - onBound: told the bound addresses (real ports when port 0 was configured), for tests.
     public init(
         configuration: TFTPServerConfiguration, provider: any TFTPContentProvider, logger: Logger,
+        events: any BootEventSink = IgnoredBootEvents(),
         onBound: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
     ) {
+        self.events = events
         self.configuration = configuration
         self.provider = provider
         self.logger = logger
@@ -29,7 +35,8 @@ public struct TFTPService: Service {
     }
 
     public func run() async throws {
-        let server = try await TFTPServer.bind(configuration: configuration, provider: provider, logger: logger)
+        let server = try await TFTPServer.bind(
+            configuration: configuration, provider: provider, logger: logger, events: events)
         logger.info(
             "tftp listening", metadata: ["tftp.listen": "\(server.localAddresses)"])
         onBound(server.localAddresses)

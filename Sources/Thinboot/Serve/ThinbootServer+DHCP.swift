@@ -1,3 +1,4 @@
+import BootEvents
 import DHCP
 import Logging
 import ServiceLifecycle
@@ -7,12 +8,44 @@ extension ThinbootServer {
     /// ``BootScript/make(config:dhcp:exportStore:logger:)`` says. What each PXE request taught (answered or not: a
     /// REQUEST to the site's server names the client's address) is recorded in ``learned``, which the TFTP and
     /// HTTP router reads.
-    func makeDHCPService(_ section: DHCPSection) throws -> DHCPService {
+    ///
+    /// Each answer the script chose is a ``BootEvent`` (`offered`, `silent` or `script error`), and each run of the
+    /// script is counted in `metrics`.
+    func makeDHCPService(
+        _ section: DHCPSection, events: any BootEventSink = IgnoredBootEvents(), metrics: BootMetrics? = nil
+    ) throws -> DHCPService {
         let script = try BootScript.make(config: config, dhcp: section, exportStore: exportStore, logger: logger)
         let learned = learned
+        let scriptLabel = Self.scriptLabel(section.boot, config: config)
         return DHCPService(
             configuration: section.serverConfiguration(),
-            decide: { request in try await script.choose(request) },
+            decide: { request in
+                let started = ContinuousClock.now
+                let mac = MACAddress(bytes: request.hardwareAddress)?.description
+                let arch = request.architecture?.name
+                do {
+                    let choice = try await script.choose(request)
+                    metrics?.scriptRan(script: scriptLabel, outcome: "ok", duration: started.duration(to: .now))
+                    let file: String? =
+                        switch choice {
+                        case .file(let file, _): file
+                        case .url(let url): url
+                        case .silent: nil
+                        }
+                    events.record(
+                        BootEvent(
+                            source: .dhcp, clientIP: nil, mac: mac, arch: arch, path: file,
+                            outcome: file == nil ? "silent" : "offered", duration: started.duration(to: .now)))
+                    return choice
+                } catch {
+                    metrics?.scriptRan(script: scriptLabel, outcome: "error", duration: started.duration(to: .now))
+                    events.record(
+                        BootEvent(
+                            source: .dhcp, clientIP: nil, mac: mac, arch: arch, path: nil, outcome: "script error",
+                            message: "\(error)", duration: started.duration(to: .now)))
+                    throw error
+                }
+            },
             observe: { request in
                 guard let mac = MACAddress(bytes: request.hardwareAddress), mac.isClientAddress else { return }
                 learned.learn(

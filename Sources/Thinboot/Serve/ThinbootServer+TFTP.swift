@@ -1,3 +1,4 @@
+import BootEvents
 import Files
 import Logging
 import ServiceLifecycle
@@ -5,8 +6,10 @@ import TFTP
 
 extension ThinbootServer {
     /// The TFTP server's service for `[tftp]`; `router` is the one shared with HTTP, if the config has routes.
-    func makeTFTPServices(_ section: TFTPSection, router: Router?) throws -> [any Service] {
+    func makeTFTPServices(
+        _ section: TFTPSection, router: Router?, events: any BootEventSink = IgnoredBootEvents()
+    ) throws -> [any Service] {
         let provider: any TFTPContentProvider = try router.map(TFTPRouteProvider.init) ?? StaticRoot(path: section.root)
-        return [TFTPService(configuration: section.server, provider: provider, logger: logger)]
+        return [TFTPService(configuration: section.server, provider: provider, logger: logger, events: events)]
     }
 }

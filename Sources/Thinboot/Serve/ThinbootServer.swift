@@ -1,3 +1,4 @@
+import BootEvents
 import Logging
 import NBD
 import ServiceLifecycle
@@ -28,7 +29,14 @@ public struct ThinbootServer: Sendable {
         // Trapped before any server binds: a SIGHUP sent as soon as a port answers must not kill the process.
         let reloads = await UnixSignalsSequence(trapping: .sighup)
         var services: [any Service] = []
-        let router = try makeSharedRouter()
+        // Made before the router, which reports its script runs to the metrics.
+        let metrics = BootMetrics()
+        let config = config
+        let router = try makeSharedRouter { script, succeeded, duration in
+            metrics.scriptRan(
+                script: Self.scriptLabel(script, config: config), outcome: succeeded ? "ok" : "error",
+                duration: duration)
+        }
         // What `thinboot check` lists, once at start: a lease file that is missing or empty is seen at once.
         for file in router?.leases.summaries() ?? [] {
             logger.info(
@@ -38,18 +46,22 @@ public struct ThinbootServer: Sendable {
                     "leases.live": "\(file.live)", "leases.problem": "\(file.problem ?? "-")",
                 ])
         }
+        let tracker = config.admin.map { Self.makeTracker(config: config, admin: $0, router: router, metrics: metrics) }
+        let events: any BootEventSink = tracker ?? IgnoredBootEvents()
         if roles.contains(.tftp), let tftp = config.tftp {
-            services.append(contentsOf: try makeTFTPServices(tftp, router: router))
+            services.append(contentsOf: try makeTFTPServices(tftp, router: router, events: events))
         }
         if roles.contains(.http), let http = config.http, let tftp = config.tftp {
-            services.append(contentsOf: try makeHTTPServices(http, tftp: tftp, router: router))
+            services.append(contentsOf: try makeHTTPServices(http, tftp: tftp, router: router, events: events))
         }
         // After the servers that use it, so it stops first: see ScriptPoolService.
         if let router { services.append(ScriptPoolService(pool: router.pool)) }
-        if roles.contains(.dhcp), let dhcp = config.dhcp { services.append(try makeDHCPService(dhcp)) }
+        if roles.contains(.dhcp), let dhcp = config.dhcp {
+            services.append(try makeDHCPService(dhcp, events: events, metrics: metrics))
+        }
         var nbd: NBDService?
         if roles.contains(.nbd), let section = config.nbd {
-            nbd = NBDService(section: section, store: exportStore, logger: logger)
+            nbd = NBDService(section: section, store: exportStore, logger: logger, events: events)
             services.append(nbd!)
         }
         guard !services.isEmpty else {
@@ -58,6 +70,7 @@ public struct ThinbootServer: Sendable {
                 file: config.file, key: nil,
                 problem: "no server to run for \(asked): add a [\(asked)] section or change --only")
         }
+        if let admin = config.admin, let tracker { services.append(makeAdminService(admin, tracker: tracker)) }
         services.append(ReloadService(signals: reloads, running: config, roles: roles, nbd: nbd, logger: logger))
         var configuration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
