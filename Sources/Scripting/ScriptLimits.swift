@@ -1,6 +1,18 @@
 /// Limits for every script call. The defaults suit boot files: a pxelinux config takes a few thousand
-/// instructions, kilobytes and well under a millisecond; the limits only stop runaway scripts.
+/// instructions, kilobytes and well under a millisecond; the limits only stop runaway scripts. Each default is
+/// written once, in ``init(memoryBytes:instructions:maxResultBytes:maxDuration:)``, and each range once, below, in
+/// the units `[tftp.scripts]` uses; the config layer builds this type from them.
 public struct ScriptLimits: Sendable, Hashable {
+    /// ``memoryBytes`` in MiB (`memory_mib`).
+    public static let memoryMiBRange = 1...4096
+    /// ``instructions`` (`instructions`).
+    public static let instructionsRange = 1000...10_000_000_000
+    /// ``maxResultBytes`` in KiB (`max_result_kib`).
+    public static let maxResultKiBRange = 1...1_048_576
+    /// ``maxDuration`` in whole seconds (`max_seconds`). At most 8 s: a run past its limit is reclaimed
+    /// ``reclaimGrace`` later at most, so SIGTERM's 10 s always covers it.
+    public static let maxSecondsRange = 1...8
+
     /// Bytes a worker's Lua state may allocate in total (the capped allocator).
     public var memoryBytes: Int
     /// Lua VM instructions one call may execute (the count hook). Long C functions such as `string.rep` are

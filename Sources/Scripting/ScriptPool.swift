@@ -39,6 +39,9 @@ public final class ScriptPool: Sendable {
     }
 
     /// Twice the cores, at least 2 and at most 16: scripts are short, and a blocked one should not stall the rest.
+    /// Worker threads a pool may be given (`workers` in `[tftp.scripts]`).
+    public static let workerCountRange = 1...256
+
     public static var defaultWorkerCount: Int {
         min(16, max(2, ProcessInfo.processInfo.activeProcessorCount * 2))
     }

@@ -22,20 +22,21 @@ public struct ScriptSettings: Sendable, Equatable {
         workers = ScriptPool.defaultWorkerCount
     }
 
+    /// Defaults and ranges are ``ScriptLimits``'s and ``ScriptPool``'s own, in the units of the keys.
     init(_ table: ConfigTable?) throws(ConfigError) {
         guard let table else {
-            limits = ScriptLimits()
-            workers = ScriptPool.defaultWorkerCount
+            self.init()
             return
         }
         let defaults = ScriptLimits()
-        let memory = try table.int("memory_mib", default: defaults.memoryBytes >> 20, in: 1...4096)
-        let instructions = try table.int("instructions", default: defaults.instructions, in: 1000...10_000_000_000)
-        let result = try table.int("max_result_kib", default: defaults.maxResultBytes >> 10, in: 1...1_048_576)
-        // At most 8 s: a run past its limit is reclaimed 1 s later at most, so SIGTERM's 10 s always covers it.
+        let memory = try table.int("memory_mib", default: defaults.memoryBytes >> 20, in: ScriptLimits.memoryMiBRange)
+        let instructions = try table.int(
+            "instructions", default: defaults.instructions, in: ScriptLimits.instructionsRange)
+        let result = try table.int(
+            "max_result_kib", default: defaults.maxResultBytes >> 10, in: ScriptLimits.maxResultKiBRange)
         let seconds = try table.int(
-            "max_seconds", default: Int(defaults.maxDuration.components.seconds), in: 1...8)
-        workers = try table.int("workers", default: ScriptPool.defaultWorkerCount, in: 1...256)
+            "max_seconds", default: Int(defaults.maxDuration.components.seconds), in: ScriptLimits.maxSecondsRange)
+        workers = try table.int("workers", default: ScriptPool.defaultWorkerCount, in: ScriptPool.workerCountRange)
         limits = ScriptLimits(
             memoryBytes: memory << 20, instructions: instructions, maxResultBytes: result << 10,
             maxDuration: .seconds(seconds))
