@@ -11,7 +11,10 @@ import Testing
     private let limits = TransferAdmission.Limits(
         maxTransfers: 10, maxTransfersPerClient: 6, maxHalfOpen: 4, maxHalfOpenPerClient: 2, newTransfersPerSecond: 3)
 
-    private func endpoint(_ ip: String, _ port: Int) -> TransferAdmission.Endpoint { .init(ip: ip, port: port) }
+    private func endpoint(_ ip: String, _ port: Int) -> TransferAdmission.Endpoint {
+        // Test addresses are literals: a bad one is a bug in the test.
+        .init(try! SocketAddress(ipAddress: ip, port: port))
+    }
     private func at(_ milliseconds: Int) -> ContinuousClock.Instant { start.advanced(by: .milliseconds(milliseconds)) }
 
     /// Admits `ip:port` and returns its ticket, recording an issue when it is not admitted.
@@ -172,7 +175,7 @@ import Testing
     private let local = try! SocketAddress(ipAddress: "10.0.0.254", port: 0)
 
     private var ticket: TransferAdmission.Ticket {
-        .init(endpoint: .init(ip: "10.0.0.1", port: 2000), number: 1, admittedAt: start)
+        .init(endpoint: endpoint("10.0.0.1", 2000), number: 1, admittedAt: start)
     }
 
     private func decide(

@@ -56,9 +56,8 @@ enum RequestDecision {
                     outcome: .refused),
                 TransferRecord(client: client, local: local, outcome: .refused), nil)
         }
-        let endpoint = TransferAdmission.Endpoint(ip: client.ipAddress ?? "", port: client.port ?? 0)
+        let endpoint = TransferAdmission.Endpoint(client)
         var record = TransferRecord(client: client, local: local, outcome: .ok)
-        record.clientIP = endpoint.ip
         record.request = request
         let ticket: TransferAdmission.Ticket
         switch admit(endpoint) {
@@ -78,8 +77,14 @@ enum RequestDecision {
         do throws(TFTPRefusal) {
             let path = try TFTPPath.normalise(request.filename)
             plan.record.path = path
+            // The addresses as text once, for the provider and the log line (`inet_ntop` is a `sprintf`).
+            let clientIP = client.ipAddress ?? "?"
+            let localIP = local.ipAddress
+            plan.record.clientIP = clientIP
+            plan.record.localIP = localIP
             let read = TFTPReadRequest(
-                path: path, mode: request.mode, requested: request.options, client: client, local: local)
+                path: path, mode: request.mode, requested: request.options, client: client, local: local,
+                clientIP: clientIP, localIP: localIP)
             switch try lookUp(read) {
             case .compute(let computation):
                 return .compute(plan, computation)

@@ -19,19 +19,28 @@ public struct TFTPReadRequest: Sendable {
     public var client: SocketAddress
     /// The server address the request was sent to (the transfer answers from it).
     public var local: SocketAddress
+    /// ``client``'s IP as text (`?` when it has none): made once per request, for the provider and the log line.
+    public var clientIP: String
+    /// ``local``'s IP as text, made once per request.
+    public var localIP: String?
 
     public init(path: String, mode: TFTPMode, options: [String: String], client: SocketAddress, local: SocketAddress) {
         self.init(
             path: path, mode: mode, requested: options.map { TFTPOption($0.key, $0.value) }, client: client,
-            local: local)
+            local: local, clientIP: client.ipAddress ?? "?", localIP: local.ipAddress)
     }
 
-    init(path: String, mode: TFTPMode, requested: [TFTPOption], client: SocketAddress, local: SocketAddress) {
+    init(
+        path: String, mode: TFTPMode, requested: [TFTPOption], client: SocketAddress, local: SocketAddress,
+        clientIP: String, localIP: String?
+    ) {
         self.path = path
         self.mode = mode
         self.requested = requested
         self.client = client
         self.local = local
+        self.clientIP = clientIP
+        self.localIP = localIP
     }
 }
 

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Whether a read request may start a transfer: a pure decision over the requests pending, with no socket and no
 /// lock (``TransferRegistry`` holds one behind its lock, shared by the engines).
 ///
@@ -26,10 +28,38 @@ struct TransferAdmission: Sendable {
         var newTransfersPerSecond: Int
     }
 
-    /// Where a request came from: the client's IP as text and its port.
+    /// A client's IP as its 16 bytes (IPv4 as an IPv4-mapped IPv6 address), hashed and compared as two words:
+    /// every request looks it up several times, and text would be formatted (`inet_ntop`) and hashed byte by byte.
+    struct Host: Sendable, Hashable {
+        var high: UInt64
+        var low: UInt64
+    }
+
+    /// Where a request came from: the client's IP and its port.
     struct Endpoint: Sendable, Hashable {
-        var ip: String
-        var port: Int
+        var host: Host
+        var port: UInt16
+
+        init(_ address: SocketAddress) {
+            switch address {
+            case .v4(let v4):
+                host = Host(high: 0, low: 0xFFFF_0000_0000 | UInt64(UInt32(bigEndian: v4.address.sin_addr.s_addr)))
+                port = UInt16(bigEndian: v4.address.sin_port)
+            case .v6(let v6):
+                var address = v6.address.sin6_addr
+                let words = withUnsafeBytes(of: &address) { raw in
+                    (
+                        raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                        raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                    )
+                }
+                host = Host(high: UInt64(bigEndian: words.0), low: UInt64(bigEndian: words.1))
+                port = UInt16(bigEndian: v6.address.sin6_port)
+            case .unixDomainSocket:
+                host = Host(high: 0, low: 0)
+                port = 0
+            }
+        }
     }
 
     /// One admitted request, until it is released: an endpoint may ask again once its earlier request is over, so
@@ -67,13 +97,13 @@ struct TransferAdmission: Sendable {
     private(set) var transfers = 0
     private(set) var halfOpen = 0
     private(set) var isStopped = false
-    private var clients: [String: Client] = [:]
+    private var clients: [Host: Client] = [:]
     private var pending: [Endpoint: UInt64] = [:]
     /// Tickets displaced whose engine has not noticed yet (at most `maxHalfOpen` in practice: each goes at its
     /// transfer's next timer or ACK).
     private var displaced: Set<Ticket> = []
     /// The IPs holding half-open transfers: where a newcomer looks for one to displace.
-    private var halfOpenHolders: Set<String> = []
+    private var halfOpenHolders: Set<Host> = []
     private var issued: UInt64 = 0
 
     /// Entries of client IPs kept before idle ones are swept (each a few dozen bytes).
@@ -92,19 +122,19 @@ struct TransferAdmission: Sendable {
         guard pending[endpoint] == nil else { return .duplicate }
         // Taken out of the table while it changes, so its ticket array is not copied on every append.
         var client =
-            clients.removeValue(forKey: endpoint.ip)
+            clients.removeValue(forKey: endpoint.host)
             ?? Client(tokens: Double(limits.newTransfersPerSecond), refilledAt: now)
         refill(&client, now: now)
         if let verdict = check(client) {
             // Only a spent bucket is worth remembering for an IP that holds nothing.
             if client.tokens < Double(limits.newTransfersPerSecond) || client.transfers > 0 {
-                remember(client, for: endpoint.ip)
+                remember(client, for: endpoint.host)
             }
             return verdict
         }
         if transfers >= limits.maxTransfers || halfOpen >= limits.maxHalfOpen {
             guard displaceHalfOpen(heldBelow: client.halfOpen.count, now: now) else {
-                remember(client, for: endpoint.ip)
+                remember(client, for: endpoint.host)
                 return .busy(transfers >= limits.maxTransfers ? "max_transfers" : "max_half_open")
             }
         }
@@ -113,10 +143,10 @@ struct TransferAdmission: Sendable {
         client.tokens -= 1
         client.transfers += 1
         client.halfOpen.append(ticket)
-        halfOpenHolders.insert(endpoint.ip)
+        halfOpenHolders.insert(endpoint.host)
         transfers += 1
         halfOpen += 1
-        remember(client, for: endpoint.ip)
+        remember(client, for: endpoint.host)
         pending[endpoint] = ticket.number
         return .admitted(ticket)
     }
@@ -132,14 +162,14 @@ struct TransferAdmission: Sendable {
     /// was displaced meanwhile: the engine ends it.
     mutating func establish(_ ticket: Ticket) -> Bool {
         guard !isDisplaced(ticket) else { return false }
-        guard let index = clients[ticket.endpoint.ip]?.halfOpen.firstIndex(of: ticket),
-            var client = clients.removeValue(forKey: ticket.endpoint.ip)
+        guard let index = clients[ticket.endpoint.host]?.halfOpen.firstIndex(of: ticket),
+            var client = clients.removeValue(forKey: ticket.endpoint.host)
         else { return true }
         client.halfOpen.remove(at: index)
-        if client.halfOpen.isEmpty { halfOpenHolders.remove(ticket.endpoint.ip) }
+        if client.halfOpen.isEmpty { halfOpenHolders.remove(ticket.endpoint.host) }
         client.tokens = min(client.tokens + 1, Double(limits.newTransfersPerSecond))
         halfOpen -= 1
-        clients[ticket.endpoint.ip] = client
+        clients[ticket.endpoint.host] = client
         return true
     }
 
@@ -152,18 +182,18 @@ struct TransferAdmission: Sendable {
     /// comes back.
     mutating func release(_ ticket: Ticket, established: Bool, refused: Bool) {
         if !displaced.isEmpty, displaced.remove(ticket) != nil { return }
-        guard pending[ticket.endpoint] == ticket.number, var client = clients.removeValue(forKey: ticket.endpoint.ip)
+        guard pending[ticket.endpoint] == ticket.number, var client = clients.removeValue(forKey: ticket.endpoint.host)
         else { return }
         pending[ticket.endpoint] = nil
         transfers -= 1
         client.transfers -= 1
         if !established, let index = client.halfOpen.firstIndex(of: ticket) {
             client.halfOpen.remove(at: index)
-            if client.halfOpen.isEmpty { halfOpenHolders.remove(ticket.endpoint.ip) }
+            if client.halfOpen.isEmpty { halfOpenHolders.remove(ticket.endpoint.host) }
             halfOpen -= 1
             if refused { client.tokens = min(client.tokens + 1, Double(limits.newTransfersPerSecond)) }
         }
-        remember(client, for: ticket.endpoint.ip)
+        remember(client, for: ticket.endpoint.host)
     }
 
     /// Admits nothing from now on.
@@ -175,7 +205,7 @@ struct TransferAdmission: Sendable {
     /// many, the oldest), if it holds more than `count`. Costs a pass over the IPs holding half-open transfers (at most `maxHalfOpen`), only when every slot
     /// is taken.
     private mutating func displaceHalfOpen(heldBelow count: Int, now: ContinuousClock.Instant) -> Bool {
-        var holder: String?
+        var holder: Host?
         var most = count
         var oldest = UInt64.max
         let youngest = now.advanced(by: .zero - Self.displaceableAge)
@@ -201,7 +231,7 @@ struct TransferAdmission: Sendable {
         return true
     }
 
-    private mutating func remember(_ client: Client, for ip: String) {
+    private mutating func remember(_ client: Client, for ip: Host) {
         if client.transfers == 0, client.tokens >= Double(limits.newTransfersPerSecond) {
             clients[ip] = nil
             return

@@ -5,9 +5,10 @@ import NIOCore
 /// What the one log line of a request says: who asked what, what was granted, how it went.
 struct TransferRecord: Sendable {
     var client: SocketAddress
-    /// The client's IP as text when already known (it keys the client's transfer slots), to print it once only.
+    /// The addresses' IPs as text when already made (for the provider), to make them once only.
     var clientIP: String?
     var local: SocketAddress
+    var localIP: String?
     var request: TFTPRequest?
     var path: String?
     var granted: [TFTPOption] = []
@@ -39,7 +40,7 @@ struct TransferRecord: Sendable {
         var metadata: Logger.Metadata = [:]
         metadata.reserveCapacity(12)
         metadata["tftp.peer"] = .string(TFTPServer.describe(client, ip: clientIP))
-        metadata["tftp.local"] = .string(local.ipAddress ?? "?")
+        metadata["tftp.local"] = .string(localIP ?? local.ipAddress ?? "?")
         metadata["tftp.outcome"] = .string(outcome.rawValue)
         metadata["tftp.duration_ms"] = .string("\(tenths / 10).\(tenths % 10)")
         if let request {
