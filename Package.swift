@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
-                "BootEvents",
+                "BootEvents", "Files",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: [
-                "HTTP", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+                "HTTP", "Files", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

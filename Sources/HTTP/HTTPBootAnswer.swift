@@ -1,8 +1,17 @@
-/// What a provider answers: bytes made in memory (a generated file) or a regular file it opened inside its
-/// confined root, which the server sends with `sendfile` and never reads into memory.
+import Files
+import NIOCore
+
+/// What a provider answers: bytes made in memory (a generated file, sent from the buffer without a copy) or a
+/// regular file it opened inside its confined root, which the server sends with `sendfile` and never reads into
+/// memory.
 public enum HTTPBootAnswer: Sendable {
     /// Generated content; `contentType` nil means the type by the path's extension (``HTTPContentType``).
-    case bytes([UInt8], contentType: String?)
-    /// A static file; ETag and Last-Modified come from its status.
-    case file(HTTPBootFile)
+    case bytes(ByteBuffer, contentType: String?)
+    /// A static file: exactly its size when opened is sent; ETag and Last-Modified come from its version.
+    case file(OpenedFile)
+
+    /// Generated content from an array, copied once into a buffer.
+    public static func bytes(_ bytes: [UInt8], contentType: String?) -> HTTPBootAnswer {
+        .bytes(ByteBuffer(bytes: bytes), contentType: contentType)
+    }
 }

@@ -29,10 +29,22 @@ final class HTTPBootHandler: ChannelInboundHandler {
         var answered: Bool
     }
 
+    /// The connection's addresses as text, made at its first request: a keep-alive connection keeps them, and
+    /// formatting them (`inet_ntop`) for every request and its log line was a measurable share of a small one.
+    private struct Addresses {
+        var client: SocketAddress
+        var local: SocketAddress
+        var clientIP: String
+        var localIP: String?
+        /// `ip:port`, for the log line.
+        var peer: String
+    }
+
     private let mode: Mode
     private let logger: Logger
     private let events: any BootEventSink
     private var current: Current?
+    private var addresses: Addresses?
 
     init(mode: Mode, logger: Logger, events: any BootEventSink) {
         self.mode = mode
@@ -84,35 +96,46 @@ final class HTTPBootHandler: ChannelInboundHandler {
 
     private func answer(context: ChannelHandlerContext, head: HTTPRequestHead) {
         guard case .serve(let provider) = mode else { return }
-        let request: HTTPBootRequest
+        let path: String
+        let answer: HTTPBootAnswer?
         do throws(HTTPRefusal) {
             let target = try HTTPRequestTarget(parsing: head.uri)
-            guard let client = context.channel.remoteAddress, let local = context.channel.localAddress else {
-                throw HTTPRefusal.serverError
-            }
+            guard let addresses = addresses(of: context.channel) else { throw HTTPRefusal.serverError }
             var headers: [String: String] = [:]
             for (name, value) in head.headers {
                 let key = name.lowercased()
                 headers[key] = headers[key].map { "\($0), \(value)" } ?? value
             }
-            request = HTTPBootRequest(
+            let request = HTTPBootRequest(
                 method: head.method.rawValue, path: target.path, query: target.query, headers: headers,
-                client: client, local: local)
-            if let immediate = try provider.immediateAnswer(for: request) {
-                send(context: context, head: head, path: request.path, result: .success(immediate))
-                return
+                client: addresses.client, local: addresses.local, clientIP: addresses.clientIP,
+                localIP: addresses.localIP)
+            path = request.path
+            // A later answer is carried back to this loop; the handler is only touched there.
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            answer = try provider.answer(for: request) { result in
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.send(context: context, head: head, path: path, result: result)
+                }
             }
         } catch {
             send(context: context, head: head, path: nil, result: .failure(error))
             return
         }
-        let promise = context.eventLoop.makePromise(of: HTTPBootAnswer.self)
-        promise.completeWithTask { try await provider.answer(for: request) }
-        let path = request.path
-        promise.futureResult.assumeIsolated().whenComplete { [self] result in
-            let result = result.mapError { ($0 as? HTTPRefusal) ?? .serverError }
-            send(context: context, head: head, path: path, result: result)
-        }
+        if let answer { send(context: context, head: head, path: path, result: .success(answer)) }
+    }
+
+    private func addresses(of channel: any Channel) -> Addresses? {
+        if let addresses { return addresses }
+        guard let client = channel.remoteAddress, let local = channel.localAddress else { return nil }
+        let clientIP = client.ipAddress ?? "?"
+        let made = Addresses(
+            client: client, local: local, clientIP: clientIP, localIP: local.ipAddress,
+            peer: Self.describe(client, ip: clientIP))
+        addresses = made
+        return made
     }
 
     private func send(
@@ -129,12 +152,13 @@ final class HTTPBootHandler: ChannelInboundHandler {
             switch answer {
             case .bytes(let bytes, let contentType):
                 plan = HTTPResponsePlan(
-                    method: head.method, requestHeaders: head.headers, path: path ?? "", length: bytes.count,
+                    method: head.method, requestHeaders: head.headers, path: path ?? "", length: bytes.readableBytes,
                     contentType: contentType, validators: nil, isFile: false)
             case .file(let file):
                 plan = HTTPResponsePlan(
                     method: head.method, requestHeaders: head.headers, path: path ?? "", length: file.size,
-                    contentType: nil, validators: (file.entityTag, file.modifiedSeconds), isFile: true)
+                    contentType: nil, validators: (file.version.entityTag, file.version.modifiedSeconds),
+                    isFile: true)
             }
             respond(
                 context: context, plan: plan, refusal: nil, extraHeaders: [], keepAlive: head.isKeepAlive,
@@ -169,7 +193,8 @@ final class HTTPBootHandler: ChannelInboundHandler {
             if let refusal {
                 buffer = ByteBuffer(string: refusal.message + "\n")
             } else if case .bytes(let bytes, _) = answer {
-                buffer = ByteBuffer(bytes: bytes[range])
+                // A view of the shared bytes, not a copy.
+                buffer = bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ByteBuffer()
             } else {
                 buffer = ByteBuffer()
             }
@@ -222,8 +247,9 @@ final class HTTPBootHandler: ChannelInboundHandler {
         let tenths = (elapsed.nanoseconds + 50_000) / 100_000
         var metadata: Logger.Metadata = [:]
         metadata.reserveCapacity(10)
-        metadata["http.peer"] = .string(Self.describe(channel.remoteAddress))
-        metadata["http.local"] = .string(channel.localAddress?.ipAddress ?? "?")
+        let addresses = addresses(of: channel)
+        metadata["http.peer"] = .string(addresses?.peer ?? "?")
+        metadata["http.local"] = .string(addresses?.localIP ?? "?")
         metadata["http.method"] = .string(request.head.method.rawValue)
         metadata["http.path"] = .string(request.head.uri)
         metadata["http.status"] = .string(String(plan.status.code))
@@ -235,9 +261,9 @@ final class HTTPBootHandler: ChannelInboundHandler {
         logger.info("http request", metadata: metadata)
     }
 
-    /// `ip:port`, `[ip]:port` for IPv6.
-    static func describe(_ address: SocketAddress?) -> String {
-        guard let address, let ip = address.ipAddress else { return "?" }
+    /// `ip:port`, `[ip]:port` for IPv6; `ip` when the caller has the address as text already.
+    static func describe(_ address: SocketAddress?, ip known: String? = nil) -> String {
+        guard let address, let ip = known ?? address.ipAddress else { return "?" }
         guard let port = address.port else { return ip }
         return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }

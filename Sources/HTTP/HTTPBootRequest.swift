@@ -6,7 +6,7 @@ import NIOCore
 public struct HTTPBootRequest: Sendable {
     /// `GET` or `HEAD`; nothing else reaches a provider.
     public var method: String
-    /// The normalised path relative to the root (see ``HTTPPath``).
+    /// The normalised path relative to the root (see `RequestPath` in Files).
     public var path: String
     /// The decoded query parameters; the first of repeated names wins.
     public var query: [String: String]
@@ -16,10 +16,14 @@ public struct HTTPBootRequest: Sendable {
     public var client: SocketAddress
     /// The server address the client connected to, for URLs that this client can reach.
     public var local: SocketAddress
+    /// ``client``'s IP as text (`?` when it has none), made once per connection.
+    public var clientIP: String
+    /// ``local``'s IP as text, made once per connection.
+    public var localIP: String?
 
     public init(
         method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
-        client: SocketAddress, local: SocketAddress
+        client: SocketAddress, local: SocketAddress, clientIP: String? = nil, localIP: String? = nil
     ) {
         self.method = method
         self.path = path
@@ -27,5 +31,7 @@ public struct HTTPBootRequest: Sendable {
         self.headers = headers
         self.client = client
         self.local = local
+        self.clientIP = clientIP ?? client.ipAddress ?? "?"
+        self.localIP = localIP ?? local.ipAddress
     }
 }

@@ -1,6 +1,8 @@
+import Files
+
 /// The request target of a request line, split into the normalised path and the decoded query.
 ///
-/// The path is percent-decoded first and then normalised by the same rules as a TFTP file name (``HTTPPath``), so an
+/// The path is percent-decoded first and then normalised by the rule of every protocol (``RequestPath``), so an
 /// encoded `..`, `/`, NUL or an overlong UTF-8 form is judged after decoding, exactly as if it had been sent raw.
 /// The query is decoded as a form (`+` is a space); it is never used to name a file.
 public struct HTTPRequestTarget: Sendable, Equatable {
@@ -31,7 +33,13 @@ public struct HTTPRequestTarget: Sendable, Equatable {
         guard let decoded = Self.percentDecoded(Array(rawPath.utf8), plusIsSpace: false) else {
             throw HTTPRefusal(status: 400, message: "Bad percent-encoding in the path", outcome: "refused")
         }
-        path = try HTTPPath.normalise(decoded)
+        do throws(RequestPath.Refusal) {
+            path = try RequestPath.normalise(decoded)
+        } catch .empty {
+            throw .notFound
+        } catch {
+            throw .forbidden("Forbidden: \(error.reason)")
+        }
         query = Self.decodeQuery(rawQuery)
     }
 

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import HTTP
 import Logging
@@ -17,39 +18,43 @@ struct TestProvider: HTTPBootProvider {
     /// Generated paths and their bytes.
     var generated: [String: [UInt8]] = [:]
 
-    func immediateAnswer(for request: HTTPBootRequest) throws(HTTPRefusal) -> HTTPBootAnswer? {
-        if request.path == "script-error" || request.path == "slow" || request.path == "echo"
-            || generated[request.path] != nil
-        {
-            return nil
-        }
-        let descriptor = open("\(root)/\(request.path)", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard descriptor >= 0 else { throw errno == ENOENT || errno == ENAMETOOLONG ? .notFound : .forbidden() }
-        let owner = Descriptor(descriptor)
-        guard let file = HTTPBootFile(descriptor: descriptor, owner: owner) else { throw .forbidden() }
-        return .file(file)
-    }
-
-    func answer(for request: HTTPBootRequest) async throws(HTTPRefusal) -> HTTPBootAnswer {
-        if request.path == "script-error" { throw .scriptError }
-        if request.path == "slow" {
-            try? await Task.sleep(for: .milliseconds(300))
-            return .bytes(Array("slow\n".utf8), contentType: nil)
-        }
-        if request.path == "echo" {
+    func answer(
+        for request: HTTPBootRequest,
+        completion: @escaping @Sendable (Result<HTTPBootAnswer, HTTPRefusal>) -> Void
+    ) throws(HTTPRefusal) -> HTTPBootAnswer? {
+        switch request.path {
+        case "script-error":
+            completion(.failure(.scriptError))
+        case "slow":
+            Task {
+                try? await Task.sleep(for: .milliseconds(300))
+                completion(.success(.bytes(Array("slow\n".utf8), contentType: nil)))
+            }
+        case "echo":
             let text = request.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
-            return .bytes(Array(text.utf8), contentType: "text/x-test")
+            completion(.success(.bytes(Array(text.utf8), contentType: "text/x-test")))
+        default:
+            // Generated paths answer later, from another thread, as a script's answer does.
+            if let bytes = generated[request.path] {
+                Task { completion(.success(.bytes(bytes, contentType: nil))) }
+                return nil
+            }
+            return try staticFile(request.path)
         }
-        guard let bytes = generated[request.path] else { throw .notFound }
-        return .bytes(bytes, contentType: nil)
+        return nil
     }
-}
 
-/// Closes a descriptor when released.
-final class Descriptor: Sendable {
-    let value: CInt
-    init(_ value: CInt) { self.value = value }
-    deinit { close(value) }
+    /// The file at `path`, confined to the root as the Thinboot provider does it.
+    private func staticFile(_ path: String) throws(HTTPRefusal) -> HTTPBootAnswer {
+        do throws(ConfinedDirectoryError) {
+            return .file(try ConfinedDirectory(path: root).open(path))
+        } catch {
+            switch error.kind {
+            case .notFound, .failed(errno: ENAMETOOLONG): throw .notFound
+            default: throw .forbidden()
+            }
+        }
+    }
 }
 
 /// Collects log lines' metadata for assertions.

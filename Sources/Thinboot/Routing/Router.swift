@@ -66,7 +66,7 @@ public final class Router: Sendable {
             clients.remember(arch: loaderArch, for: request.ip)
         }
         guard let (route, match) = firstRoute(for: request.path, protocol: request.fields.name) else {
-            return .content(try staticContent(at: request.path))
+            return .content(try staticContent(at: request.path, for: request))
         }
         if let cached = generated.content(for: request) { return .content(cached) }
         var request = request
@@ -139,9 +139,9 @@ public final class Router: Sendable {
             generated.store(content, for: request)
             return .success(content)
         case .success(.file(let path)):
-            return Result { () throws(BootRefusal) in try staticContent(at: path) }
+            return Result { () throws(BootRefusal) in try staticContent(at: path, for: request) }
         case .success(.nothing):
-            return Result { () throws(BootRefusal) in try staticContent(at: request.path) }
+            return Result { () throws(BootRefusal) in try staticContent(at: request.path, for: request) }
         case .success(.fields):
             // Routes never ask for tables (ScriptCallInfo.acceptsFields is false): the pool refuses them.
             return .failure(.scriptError)
@@ -158,9 +158,12 @@ public final class Router: Sendable {
         }
     }
 
-    /// A file under the static root, or the refusal any protocol can answer when it cannot be served.
-    private func staticContent(at path: String) throws(BootRefusal) -> BootContent {
+    /// A file under the static root, or the refusal any protocol can answer when it cannot be served. HTTP gets the
+    /// file opened, for sendfile and its validators (ETag, Last-Modified); TFTP gets a small file's bytes from the
+    /// cache.
+    private func staticContent(at path: String, for request: BootRequest) throws(BootRefusal) -> BootContent {
         do throws(ConfinedDirectoryError) {
+            if case .http = request.fields { return .file(try root.directory.open(path)) }
             return try root.content(at: path)
         } catch {
             throw BootRefusal(error)

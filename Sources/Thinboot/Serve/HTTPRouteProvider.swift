@@ -1,68 +1,59 @@
 import Files
 import HTTP
 
-/// HTTP's view of the same static root and route table as TFTP: a path no `http` route matches is opened from the
-/// root on the event loop (and sent with sendfile, with its ETag); a route runs through the ``Router`` as a
-/// ``BootRequest`` of protocol `http` with its method, headers and query. A `mac=` query parameter stands in for
-/// the MAC and `arch=` (or iPXE's `buildarch=`/`platform=`) for the architecture when the path and route do not
-/// tell.
+/// HTTP's view of the same static root and route table as TFTP, through the one ``Router`` decision: a
+/// ``BootRequest`` of protocol `http` with its method, headers and query. A static file (no `http` route matches,
+/// or a script names one) is opened from the root and sent with sendfile and its ETag; a generated answer still
+/// cached for this client is answered on the event loop; only a script run leaves it, straight to the pool. A
+/// `mac=` query parameter stands in for the MAC and `arch=` (or iPXE's `buildarch=`/`platform=`) for the
+/// architecture when the path and route do not tell.
 struct HTTPRouteProvider: HTTPBootProvider {
     let root: StaticRoot
     /// Nil when the config has no routes.
     let router: Router?
 
-    func immediateAnswer(for request: HTTPBootRequest) throws(HTTPRefusal) -> HTTPBootAnswer? {
-        guard let router, router.firstRoute(for: request.path, protocol: "http") != nil else {
-            noteBootLoader(request)
-            return try staticFile(request.path)
-        }
-        return nil
-    }
-
-    func answer(for request: HTTPBootRequest) async throws(HTTPRefusal) -> HTTPBootAnswer {
+    func answer(
+        for request: HTTPBootRequest,
+        completion: @escaping @Sendable (Result<HTTPBootAnswer, HTTPRefusal>) -> Void
+    ) throws(HTTPRefusal) -> HTTPBootAnswer? {
         guard let router else { return try staticFile(request.path) }
         let boot = BootRequest(
-            path: request.path, ip: request.client.ipAddress ?? "?", port: request.client.port ?? 0,
-            localIP: request.local.ipAddress,
+            path: request.path, ip: request.clientIP, port: request.client.port ?? 0, localIP: request.localIP,
             fields: .http(method: request.method, headers: request.headers, query: request.query))
-        let content: BootContent
+        let decision: Router.Decision
         do throws(BootRefusal) {
-            content = try await router.answer(
-                boot, knownMAC: request.query["mac"].flatMap { MACAddress(parsing: $0) },
-                knownArch: Self.arch(fromQuery: request.query))
+            decision = try router.decide(boot)
         } catch {
             throw error.http
         }
-        switch content {
-        case .bytes(let bytes):
-            return .bytes(Array(bytes.readableBytesView), contentType: nil)
-        case .file(let file):
-            return try Self.answer(file)
+        switch decision {
+        case .content(let content):
+            return Self.answer(content)
+        case .script(let job):
+            router.run(
+                job, knownMAC: request.query["mac"].flatMap { MACAddress(parsing: $0) },
+                knownArch: Self.arch(fromQuery: request.query)
+            ) { result in
+                completion(result.mapError(\.http).map(Self.answer))
+            }
+            return nil
         }
     }
 
-    /// The static file at `path`, confined exactly as for TFTP; opened, never from the small-file cache, so it
-    /// goes out with sendfile and its ETag.
+    /// The static file at `path`, confined exactly as for TFTP (no routes: nothing to decide).
     private func staticFile(_ path: String) throws(HTTPRefusal) -> HTTPBootAnswer {
-        let file: OpenedFile
         do throws(ConfinedDirectoryError) {
-            file = try root.directory.open(path)
+            return .file(try root.directory.open(path))
         } catch {
             throw BootRefusal(error).http
         }
-        return try Self.answer(file)
     }
 
-    private static func answer(_ file: OpenedFile) throws(HTTPRefusal) -> HTTPBootAnswer {
-        guard let described = HTTPBootFile(descriptor: file.descriptor, owner: file) else { throw .serverError }
-        return .file(described)
-    }
-
-    /// A boot loader fetched over HTTP teaches the client's architecture, as over TFTP.
-    private func noteBootLoader(_ request: HTTPBootRequest) {
-        guard let router, let ip = request.client.ipAddress, let arch = router.arch.arch(forLoaderPath: request.path)
-        else { return }
-        router.clients.remember(arch: arch, for: ip)
+    private static func answer(_ content: BootContent) -> HTTPBootAnswer {
+        switch content {
+        case .bytes(let bytes): .bytes(bytes, contentType: nil)
+        case .file(let file): .file(file)
+        }
     }
 
     /// `arch=` as given; else iPXE's `${buildarch}` (`i386`, `x86_64`, `arm64`) with `${platform}` (`pcbios`,

@@ -12,8 +12,8 @@ public struct TFTPRouteProvider: TFTPContentProvider {
 
     public func answer(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPAnswer {
         let boot = BootRequest(
-            path: request.path, ip: request.client.ipAddress ?? "?", port: request.client.port ?? 0,
-            localIP: request.local.ipAddress, fields: .tftp(mode: request.mode.rawValue, options: request.options))
+            path: request.path, ip: request.clientIP, port: request.client.port ?? 0, localIP: request.localIP,
+            fields: .tftp(mode: request.mode.rawValue, options: request.options))
         let decision: Router.Decision
         do throws(BootRefusal) {
             decision = try router.decide(boot)
