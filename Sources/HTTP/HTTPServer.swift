@@ -54,7 +54,7 @@ public final class HTTPServer: Service, Sendable {
         let addresses = listeners.compactMap(\.localAddress)
         logger.info(
             "http listening",
-            metadata: ["http.listen": "\(addresses.map(HTTPBootHandler.describe).joined(separator: ","))"])
+            metadata: ["http.listen": "\(addresses.map { HTTPBootHandler.describe($0) }.joined(separator: ","))"])
         onBound(addresses)
         // Returns when graceful shutdown starts, or at once when the service is cancelled.
         try? await gracefulShutdown()

@@ -18,8 +18,12 @@ public struct ScriptSettings: Sendable, Equatable {
 
     /// The defaults, for a config without `[tftp.scripts]`.
     public init() {
-        limits = ScriptLimits()
-        workers = ScriptPool.defaultWorkerCount
+        self.init(limits: ScriptLimits(), workers: ScriptPool.defaultWorkerCount)
+    }
+
+    private init(limits: ScriptLimits, workers: Int) {
+        self.limits = limits
+        self.workers = workers
     }
 
     /// Defaults and ranges are ``ScriptLimits``'s and ``ScriptPool``'s own, in the units of the keys.
@@ -36,10 +40,13 @@ public struct ScriptSettings: Sendable, Equatable {
             "max_result_kib", default: defaults.maxResultBytes >> 10, in: ScriptLimits.maxResultKiBRange)
         let seconds = try table.int(
             "max_seconds", default: Int(defaults.maxDuration.components.seconds), in: ScriptLimits.maxSecondsRange)
-        workers = try table.int("workers", default: ScriptPool.defaultWorkerCount, in: ScriptPool.workerCountRange)
-        limits = ScriptLimits(
-            memoryBytes: memory << 20, instructions: instructions, maxResultBytes: result << 10,
-            maxDuration: .seconds(seconds))
+        let workers = try table.int(
+            "workers", default: ScriptPool.defaultWorkerCount, in: ScriptPool.workerCountRange)
         try table.finish()
+        self.init(
+            limits: ScriptLimits(
+                memoryBytes: memory << 20, instructions: instructions, maxResultBytes: result << 10,
+                maxDuration: .seconds(seconds)),
+            workers: workers)
     }
 }
