@@ -237,9 +237,10 @@ final class HTTPBootHandler: ChannelInboundHandler {
             case .file: .static
             case nil: nil
             }
+        let addresses = addresses(of: channel)
         events.record(
             BootEvent(
-                source: .http, clientIP: channel.remoteAddress?.ipAddress, peer: Self.describe(channel.remoteAddress),
+                source: .http, clientIP: addresses?.clientIP, peer: addresses?.peer ?? "?",
                 path: request.head.uri, outcome: outcome, status: Int(plan.status.code), bytes: bytes, kind: kind,
                 duration: .nanoseconds(elapsed.nanoseconds)))
         // The fields cost more than the check: build them only for a line that is written.
@@ -247,7 +248,6 @@ final class HTTPBootHandler: ChannelInboundHandler {
         let tenths = (elapsed.nanoseconds + 50_000) / 100_000
         var metadata: Logger.Metadata = [:]
         metadata.reserveCapacity(10)
-        let addresses = addresses(of: channel)
         metadata["http.peer"] = .string(addresses?.peer ?? "?")
         metadata["http.local"] = .string(addresses?.localIP ?? "?")
         metadata["http.method"] = .string(request.head.method.rawValue)

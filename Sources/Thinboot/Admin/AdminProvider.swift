@@ -13,8 +13,13 @@ public struct AdminProvider: HTTPBootProvider {
         self.allow = allow
     }
 
-    public func immediateAnswer(for request: HTTPBootRequest) throws(HTTPRefusal) -> HTTPBootAnswer? {
-        guard let ip = request.client.ipAddress, allow.contains(where: { $0.contains(ip) }) else {
+    /// Always answers at once: nothing here waits for a worker.
+    public func answer(
+        for request: HTTPBootRequest,
+        completion: @escaping @Sendable (Result<HTTPBootAnswer, HTTPRefusal>) -> Void
+    ) throws(HTTPRefusal) -> HTTPBootAnswer? {
+        let ip = request.clientIP
+        guard allow.contains(where: { $0.contains(ip) }) else {
             throw HTTPRefusal.forbidden("Forbidden: this address is not in [admin] allow")
         }
         var path = Substring(request.path)
@@ -33,10 +38,5 @@ public struct AdminProvider: HTTPBootProvider {
         default:
             throw HTTPRefusal.notFound
         }
-    }
-
-    public func answer(for request: HTTPBootRequest) async throws(HTTPRefusal) -> HTTPBootAnswer {
-        guard let answer = try immediateAnswer(for: request) else { throw HTTPRefusal.notFound }
-        return answer
     }
 }
