@@ -119,6 +119,29 @@ import Testing
         #expect(delivered(transfer.received(data(2, 512), fromPort: 4000)).count == 512)
     }
 
+    /// A copy of a block already received gets no ACK, in a window or in lockstep: answering copies made the
+    /// server restart its window over blocks in flight, whose copies were answered in turn (a resend cascade).
+    /// A lost ACK is resent by the timer instead.
+    @Test func leavesCopiesOfReceivedBlocksUnansweredAndResendsTheACKOnTimeout() {
+        var transfer = TFTPClientTransfer(
+            filename: "f", mode: .octet, options: .init(windowSize: 4), timeout: .seconds(1), retries: 3)
+        _ = transfer.start()
+        _ = transfer.received(datagram(.optionAck([.init("windowsize", "4")])), fromPort: 4000)
+        for block in UInt16(1)...3 { _ = transfer.received(data(block, 512), fromPort: 4000) }
+        #expect(sent(transfer.received(data(2, 512), fromPort: 4000)).isEmpty)
+        #expect(sent(transfer.received(data(4, 512), fromPort: 4000)) == [.ack(block: 4)])
+        // The server resends the window after block 0 (our ACK 4 was lost): copies, unanswered; the timer resends.
+        #expect(sent(transfer.received(data(1, 512), fromPort: 4000)).isEmpty)
+        #expect(sent(transfer.timerFired()) == [.ack(block: 4)])
+
+        var lockstep = TFTPClientTransfer(
+            filename: "f", mode: .octet, options: .init(), timeout: .seconds(1), retries: 3)
+        _ = lockstep.start()
+        _ = lockstep.received(data(1, 512), fromPort: 4000)
+        #expect(sent(lockstep.received(data(1, 512), fromPort: 4000)).isEmpty)
+        #expect(outcome(lockstep.received(data(2, 0), fromPort: 4000)) == .completed(bytes: 512))
+    }
+
     @Test func resendsOnlyOnTimeoutAndGivesUpAfterTheRetries() {
         var transfer = TFTPClientTransfer(
             filename: "f", mode: .octet, options: .init(), timeout: .seconds(1), retries: 2)
