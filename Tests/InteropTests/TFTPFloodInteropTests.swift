@@ -1,0 +1,165 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `thinboot serve` on loopback against floods and crowds: garbage and valid-looking requests while a real
+/// transfer runs, and 500 clients from 500 addresses. The server's log goes to a file, which the tests count.
+@Suite(.serialized) struct TFTPFloodInteropTests {
+    /// A running `thinboot serve` on 127.0.0.1 and where its log goes.
+    struct Server {
+        let process: BackgroundProcess
+        let port: Int
+        let log: String
+        var pid: Int32 { process.processIdentifier }
+        var logLines: [Substring] {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+        }
+    }
+
+    static func withServer(
+        _ directory: TemporaryDirectory, settings: String = "", _ body: (Server) async throws -> Void
+    ) async throws {
+        let port = freeLoopbackPort()
+        let config = try directory.write(
+            "thinboot.toml",
+            """
+            [tftp]
+            listen = ["127.0.0.1:\(port)"]
+            root = "tftpboot"
+            \(settings)
+            """)
+        let log = directory.file("server.log")
+        let process = try BackgroundProcess(
+            "sh", ["-c", #"exec "$0" serve --config "$1" 2>"$2""#, try thinbootExecutable(), config, log])
+        defer { process.stop() }
+        let server = Server(process: process, port: port, log: log)
+        for _ in 0..<100 {
+            let probe = try await runTool(
+                try thinbootExecutable(),
+                [
+                    "tftp", "get", "--port", "\(port)", "--retries", "1", "--timeout", "1", "-o", "/dev/null",
+                    "127.0.0.1",
+                    "missing",
+                ], timeout: .seconds(10))
+            if probe.stderr.contains("not found") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await body(server)
+    }
+
+    /// The RSS of `pid` in KiB.
+    static func rssKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// 100 000 random datagrams, then 100 000 valid-looking RRQs (files present and missing, random options,
+    /// from 16 addresses and fresh ports), at the TFTP port while tftp-hpa fetches 4 MiB in 512-byte lockstep:
+    /// the fetch arrives intact, the server's RSS stays within 64 MiB of where it started, and the flood costs at
+    /// most one log line per datagram.
+    @Test(.timeLimit(.minutes(3))) func aFloodOfGarbageAndRequestsDoesNotStopARealTransfer() async throws {
+        let directory = try TemporaryDirectory("tftp-flood")
+        defer { directory.remove() }
+        let file = patternBytes(count: 4 << 20, seed: 162)
+        try directory.write("tftpboot/big.bin", file)
+        try directory.write("tftpboot/small.bin", patternBytes(count: 3000, seed: 163))
+        try await Self.withServer(directory) { server in
+            let linesBefore = server.logLines.count
+            let rssBefore = Self.rssKiB(server.pid)
+            let output = directory.file("fetched")
+            async let flood = runTool(
+                "python3", ["-c", Self.flood, "\(server.port)", "\(server.pid)"], timeout: .seconds(120))
+            try await Task.sleep(for: .milliseconds(300))
+            let fetched = try await runTool(
+                "tftp",
+                ["-m", "binary", "127.0.0.1", "\(server.port)", "-c", "get", "big.bin", output],
+                timeout: .seconds(120))
+            let flooded = try await flood
+            #expect(flooded.status == 0, "\(flooded.stderr)")
+            #expect(fetched.status == 0, "\(fetched.stderr)")
+            #expect(try await sha256(file: output) == sha256(Data(file)))
+            let report = flooded.stdoutText.split(whereSeparator: \.isWhitespace)
+            let datagrams = Int(report.first ?? "") ?? 0
+            let peakKiB = Int(report.dropFirst().first ?? "") ?? .max
+            #expect(datagrams == 200_000)
+            #expect(peakKiB - rssBefore < 64 << 10, "RSS \(rssBefore) KiB before, peak \(peakKiB) KiB")
+            // Let the refused and half-open requests' lines come out.
+            try await Task.sleep(for: .seconds(8))
+            let lines = server.logLines.count - linesBefore
+            #expect(lines <= datagrams + 1, "\(lines) log lines for \(datagrams) datagrams")
+            print(
+                "tftp flood: \(datagrams) datagrams, \(lines) log lines, RSS \(rssBefore) KiB before, peak \(peakKiB)")
+        }
+    }
+
+    /// Random datagrams, then RRQs, from 16 addresses; prints the datagrams sent and the server's peak RSS (KiB).
+    static let flood = #"""
+        import os, random, socket, sys
+        port, pid = int(sys.argv[1]), int(sys.argv[2])
+        random.seed(16)
+        def rss():
+            for line in open("/proc/%d/status" % pid):
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        sockets = []
+        for i in range(16):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.9.0.%d" % (i + 1), 0))
+            s.setblocking(False)
+            sockets.append(s)
+        def send(s, packet):
+            try:
+                s.sendto(packet, ("127.0.0.1", port))
+            except (BlockingIOError, ConnectionRefusedError):
+                pass
+        peak, sent = rss(), 0
+        for i in range(100000):
+            send(sockets[i % 16], os.urandom(random.randrange(0, 600)))
+            sent += 1
+            if i % 2000 == 0:
+                peak = max(peak, rss())
+        names = [b"big.bin", b"small.bin", b"missing", b"pxelinux.cfg/default", b"/small.bin", b"../etc/passwd"]
+        options = [b"", b"tsize\0" + b"0\0", b"blksize\x00" + b"1468\0", b"windowsize\x00" + b"16\0", b"timeout\x00" + b"255\0",
+                   b"blksize\x00" + b"1\0", b"tsize\0" + b"0\0blksize\x00" + b"65464\0windowsize\x00" + b"65535\0"]
+        for i in range(100000):
+            if i % 1000 == 0:
+                # fresh ports now and then, as a spoofer's would be
+                old = sockets[(i // 1000) % 16]
+                fresh = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                fresh.bind((old.getsockname()[0], 0))
+                fresh.setblocking(False)
+                old.close()
+                sockets[(i // 1000) % 16] = fresh
+            packet = b"\0\1" + random.choice(names) + b"\0" + random.choice([b"octet", b"netascii", b"OCTET"]) + b"\0"
+            send(sockets[i % 16], packet + random.choice(options))
+            sent += 1
+            if i % 2000 == 0:
+                peak = max(peak, rss())
+        print(sent, max(peak, rss()))
+        """#
+
+    /// 500 ROM-like clients at once, each from its own address in 127.3.0.0/16, with `max_transfers_per_client = 1`,
+    /// and 4 more sharing 127.4.0.1: every one gets the file; the cap holds back only the shared address (its
+    /// clients get in one after another as they resend), never the 500.
+    @Test(.timeLimit(.minutes(3))) func fiveHundredClientsFromFiveHundredAddresses() async throws {
+        let directory = try TemporaryDirectory("tftp-500")
+        defer { directory.remove() }
+        let file = patternBytes(count: 64 << 10, seed: 164)
+        try directory.write("tftpboot/pxelinux.0", file)
+        try await Self.withServer(directory, settings: "max_transfers_per_client = 1") { server in
+            let distinct = (0..<500).map { "127.3.\($0 / 250).\($0 % 250 + 1)" }
+            let outcome = try await BootStorm.run(
+                .init(
+                    port: server.port, name: "pxelinux.0", clients: distinct + Array(repeating: "127.4.0.1", count: 4),
+                    headStart: 0, deadline: 90))
+            #expect(outcome.failures == [], "\(outcome.failures.count) failed: \(Set(outcome.failures))")
+            #expect(outcome.digests == [try await sha256(Data(file)): 504])
+            try await Task.sleep(for: .milliseconds(500))
+            let busy = server.logLines.filter { $0.contains("tftp.outcome=busy") }
+            #expect(!busy.isEmpty, "the 4 clients of 127.4.0.1 should have met max_transfers_per_client")
+            #expect(busy.allSatisfy { $0.contains("tftp.peer=127.4.0.1:") }, "\(busy.prefix(5))")
+            print("tftp 500 addresses: \(outcome.completed) completed in \(outcome.seconds) s, \(busy.count) busy")
+        }
+    }
+}
