@@ -36,10 +36,13 @@ enum BootStorm {
         var seconds: Double
     }
 
-    static func run(_ plan: Plan) async throws -> Outcome {
+    /// Runs `plan`, in network namespace `namespace` when given.
+    static func run(_ plan: Plan, namespace: String? = nil) async throws -> Outcome {
         let planText = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
+        let python = ["python3", "-c", script, planText]
+        let command = namespace.map { ["ip", "netns", "exec", $0] + python } ?? python
         let result = try await runTool(
-            "python3", ["-c", script, planText], timeout: .seconds(Int64(plan.deadline + plan.headStart + 30)))
+            command[0], Array(command.dropFirst()), timeout: .seconds(Int64(plan.deadline + plan.headStart + 30)))
         guard result.status == 0 else {
             throw RawTFTPClient.Failure(plan: planText, stderr: result.stderr)
         }
