@@ -76,8 +76,8 @@ import Testing
         var lastFailure: String
     }
 
-    /// 8 lockstep clients fetching pxelinux.cfg/01-<mac> over and over for `seconds`, each answer checked; an RRQ
-    /// unanswered for 3 s is resent (5 times, then the request failed).
+    /// 8 lockstep clients fetching pxelinux.cfg/01-<mac> over and over for `seconds`, each answer checked; after 3 s
+    /// of silence the RRQ or the last ACK is resent (5 times in a row, then the request failed).
     static func load(port: Int, seconds: Int) async throws -> Load {
         let result = try await runTool(
             "python3", ["-c", loadScript, "\(port)", "\(seconds)"], timeout: .seconds(Int64(seconds + 60)))
@@ -90,25 +90,33 @@ import Testing
         port, seconds = int(sys.argv[1]), float(sys.argv[2])
         counts, lock, last = {"completed": 0, "failures": 0}, threading.Lock(), [""]
         def fetch(s, name):
-            for attempt in range(5):
-                s.sendto(b"\0\1" + name.encode() + b"\0octet\0", ("127.0.0.1", port))
-                data, peer, expected = b"", None, 1
+            # As a ROM does: resend the RRQ, then the last ACK, after 3 s of silence, 5 times in a row at most.
+            request = b"\0\1" + name.encode() + b"\0octet\0"
+            last, target, data, peer, expected, silent = request, ("127.0.0.1", port), b"", None, 1, 0
+            s.sendto(last, target)
+            while silent < 5:
                 try:
-                    while True:
-                        packet, peer = s.recvfrom(600)
-                        opcode, number = struct.unpack("!HH", packet[:4])
-                        if opcode == 5:
-                            return "error %d %s" % (number, packet[4:-1])
-                        if opcode == 3 and number == expected:
-                            data += packet[4:]
-                            expected += 1
-                            s.sendto(struct.pack("!HH", 4, number), peer)
-                            if len(packet) < 516:
-                                return data
+                    packet, source = s.recvfrom(600)
                 except socket.timeout:
-                    if peer is not None:
-                        return "stalled after %d blocks" % (expected - 1)
-            return "no answer"
+                    silent += 1
+                    s.sendto(last, target)
+                    continue
+                if peer is None:
+                    peer = target = source
+                elif source != peer:
+                    continue
+                opcode, number = struct.unpack("!HH", packet[:4])
+                if opcode == 5:
+                    return "error %d %s" % (number, packet[4:-1])
+                if opcode == 3 and number == expected:
+                    silent = 0
+                    data += packet[4:]
+                    expected += 1
+                    last = struct.pack("!HH", 4, number)
+                    s.sendto(last, peer)
+                    if len(packet) < 516:
+                        return data
+            return "no answer after %d blocks" % (expected - 1)
         def client(index):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.settimeout(3)
