@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Testing
 
@@ -11,12 +12,13 @@ import Testing
 @Suite struct LineLogHandlerTests {
     /// Logs one event through a pipe and returns the bytes written.
     private func line(
-        message: Logger.Message, metadata: Logger.Metadata, handlerMetadata: Logger.Metadata = [:]
+        message: Logger.Message, metadata: Logger.Metadata, handlerMetadata: Logger.Metadata = [:],
+        format: LogFormat = .logfmt
     ) throws -> String {
         var ends: [CInt] = [0, 0]
         try #require(pipe(&ends) == 0)
         defer { close(ends[0]) }
-        var handler = LineLogHandler(label: "thinboot", descriptor: ends[1])
+        var handler = LineLogHandler(label: "thinboot", descriptor: ends[1], format: format)
         handler.metadata = handlerMetadata
         handler.log(
             event: LogEvent(
@@ -54,5 +56,35 @@ import Testing
             text.hasSuffix(
                 #"a.granted="blksize=1468 tsize=300" b.outcome="server stopped" c.empty="" d.message="say \"hi\"\\\n""#
                     + "\n"), "\(text)")
+    }
+
+    /// What Loki or Elasticsearch read with `--log-format json`: one object per line, every value a string, the
+    /// logfmt line's keys, and control characters and quotes escaped so any JSON parser reads it back.
+    @Test func jsonIsOneObjectPerLineWithTheSameKeys() throws {
+        let text = try line(
+            message: "tftp transfer",
+            metadata: [
+                "tftp.path": "pxelinux.0", "tftp.outcome": "server stopped", "d.message": "say \"hi\"\\\n\u{1}é",
+                "level": "clash",
+            ],
+            handlerMetadata: ["role": "tftp"], format: .json)
+        #expect(text.hasSuffix("}\n"))
+        #expect(text.filter { $0 == "\n" }.count == 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String], "\(text)")
+        #expect(object["level"] == "info")
+        #expect(object["label"] == "thinboot")
+        #expect(object["message"] == "tftp transfer")
+        #expect(object["role"] == "tftp")
+        #expect(object["tftp.path"] == "pxelinux.0")
+        #expect(object["tftp.outcome"] == "server stopped")
+        #expect(object["d.message"] == "say \"hi\"\\\n\u{1}é")
+        // A metadata key that would overwrite a fixed one is kept under its own name.
+        #expect(object["field.level"] == "clash")
+        let stamp = try #require(object["time"])
+        #expect(stamp.count == 24 && stamp.hasSuffix("Z") && stamp.dropFirst(10).first == "T", "\(stamp)")
+        // The same key order as logfmt: the fixed keys, then the fields sorted.
+        #expect(text.hasPrefix(#"{"time":""#))
+        #expect(text.contains(#""message":"tftp transfer","d.message":"#), "\(text)")
     }
 }

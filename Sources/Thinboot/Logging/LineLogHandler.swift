@@ -9,20 +9,23 @@ import Logging
 ///     2026-11-28T08:09:16.123Z info thinboot: tftp transfer tftp.outcome=ok tftp.path=pxelinux.0 tftp.granted="blksize=1408 tsize=0"
 ///
 /// UTC timestamp with milliseconds, level, label, message, then the metadata sorted by key; a value with a space,
-/// a quote, an `=` or nothing in it is quoted, so every line splits back into its fields. The line is formatted
+/// a quote, an `=` or nothing in it is quoted, so every line splits back into its fields. With ``LogFormat/json``
+/// the same line is one JSON object with the same keys (see ``appendJSONLine``). The line is formatted
 /// into one buffer and written with one `write`, so lines from different threads never interleave and a busy
 /// TFTP server pays a few microseconds per line, not a formatter's.
 public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
-    private let label: String
+    let label: String
     private let descriptor: CInt
+    private let format: LogFormat
 
-    /// A handler writing to `descriptor` (stderr unless told).
-    public init(label: String, descriptor: CInt = STDERR_FILENO) {
+    /// A handler writing to `descriptor` (stderr unless told) in `format`.
+    public init(label: String, descriptor: CInt = STDERR_FILENO, format: LogFormat = .logfmt) {
         self.label = label
         self.descriptor = descriptor
+        self.format = format
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -38,18 +41,10 @@ public struct LineLogHandler: LogHandler {
         if let error = event.error { fields["error"] = "\(error)" }
         var line: [UInt8] = []
         line.reserveCapacity(320)
-        Self.appendTimestamp(to: &line)
-        line.append(0x20)
-        line.append(contentsOf: event.level.rawValue.utf8)
-        line.append(0x20)
-        line.append(contentsOf: label.utf8)
-        line.append(contentsOf: ": ".utf8)
-        line.append(contentsOf: event.message.description.utf8)
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-            line.append(0x20)
-            line.append(contentsOf: key.utf8)
-            line.append(0x3D)
-            Self.appendValue(Self.text(of: value), to: &line)
+        let sorted = fields.sorted(by: { $0.key < $1.key }).map { ($0.key, Self.text(of: $0.value)) }
+        switch format {
+        case .logfmt: appendLogfmtLine(level: event.level, message: event.message.description, sorted, to: &line)
+        case .json: appendJSONLine(level: event.level, message: event.message.description, sorted, to: &line)
         }
         line.append(0x0A)
         line.withUnsafeBytes { bytes in
@@ -60,6 +55,24 @@ public struct LineLogHandler: LogHandler {
                 guard written > 0 else { return }  // stderr gone: nothing sensible left to do with a log line
                 offset += written
             }
+        }
+    }
+
+    private func appendLogfmtLine(
+        level: Logger.Level, message: String, _ fields: [(String, String)], to line: inout [UInt8]
+    ) {
+        Self.appendTimestamp(to: &line)
+        line.append(0x20)
+        line.append(contentsOf: level.rawValue.utf8)
+        line.append(0x20)
+        line.append(contentsOf: label.utf8)
+        line.append(contentsOf: ": ".utf8)
+        line.append(contentsOf: message.utf8)
+        for (key, value) in fields {
+            line.append(0x20)
+            line.append(contentsOf: key.utf8)
+            line.append(0x3D)
+            Self.appendValue(value, to: &line)
         }
     }
 
@@ -106,12 +119,12 @@ public struct LineLogHandler: LogHandler {
         }
     }
 
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
+    static func hexDigit(_ value: UInt8) -> UInt8 {
         value < 10 ? 0x30 + value : 0x61 + value - 10
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, from the real-time clock, digit by digit.
-    private static func appendTimestamp(to line: inout [UInt8]) {
+    static func appendTimestamp(to line: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
