@@ -38,6 +38,21 @@ import Testing
         #expect(try RoutePattern(glob).match(path) == nil)
     }
 
+    /// Found by the route-pattern fuzz target (`scripts/fuzz route-pattern`): plain backtracking tried every way to
+    /// split the path between the wildcards, exponentially many: one request could take hours of CPU. Each
+    /// (pattern position, path position) is now tried once.
+    @Test(.timeLimit(.minutes(1)))
+    func manyWildcardsAgainstALongPathEnd() throws {
+        let stars = try RoutePattern("*a*a*a*a*a*a*a*a*a*a*a*a*b")
+        #expect(stars.match(String(repeating: "a", count: 400)) == nil)
+        #expect(
+            stars.match(String(repeating: "a", count: 400) + "b")?.captures.first == String(repeating: "a", count: 388))
+        let segments = try RoutePattern("**/a/**/a/**/a/**/a/**/a/**/a/**/b")
+        #expect(segments.match(Array(repeating: "a", count: 200).joined(separator: "/")) == nil)
+        let names = try RoutePattern("{x}a{y}a{z}a*a*a*a*a*a*a*b")
+        #expect(names.match(String(repeating: "a", count: 400)) == nil)
+    }
+
     @Test(arguments: [
         ("", "is empty"),
         ("a//b", "empty segment"),

@@ -72,64 +72,109 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Matches a normalised request path; nil when it does not match.
+    ///
+    /// `**` tries the fewest segments first, `*` and `{name}` the most characters first; the first way that matches
+    /// gives the captures. Whether the rest of a pattern matches the rest of a path depends only on where both
+    /// stand, so each such position is tried at most once: the time is polynomial in the path's length for any
+    /// pattern (plain backtracking was exponential: `*a*a*a*a*a*a*b` against a long run of `a`, from a client).
     public func match(_ path: String) -> RouteMatch? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map { Array($0) }
-        var match = RouteMatch()
-        return Self.match(segments[...], parts[...], &match) ? match : nil
+        var matcher = RouteMatcher(segments: segments, path: path)
+        return matcher.match()
+    }
+}
+
+/// One match of a pattern against a path: the positions known to fail, and the captures of the way being tried.
+private struct RouteMatcher {
+    /// What one wildcard took: whole segments (`**`), or characters of one segment (`*`, or `{name}` when named).
+    private enum Capture {
+        case segments(Range<Int>)
+        case characters(part: Int, Range<Int>, name: String?)
     }
 
-    private static func match(
-        _ segments: ArraySlice<Segment>, _ parts: ArraySlice<[Character]>, _ result: inout RouteMatch
-    )
-        -> Bool
-    {
-        guard let segment = segments.first else { return parts.isEmpty }
-        switch segment {
-        case .anySegments:
-            // Fewest segments first, so a later literal anchors as early as it can.
-            for count in 0...parts.count {
-                var attempt = result
-                attempt.captures.append(parts.prefix(count).map { String($0) }.joined(separator: "/"))
-                if match(segments.dropFirst(), parts.dropFirst(count), &attempt) {
-                    result = attempt
-                    return true
-                }
+    private let segments: [RoutePattern.Segment]
+    private let parts: [[Character]]
+    /// (segment, part) positions from which the rest cannot match.
+    private var failedSegments: Set<Int> = []
+    /// (token, character) positions within the segment being matched from which its rest cannot match.
+    private var failedTokens: Set<Int> = []
+    private var captures: [Capture] = []
+
+    init(segments: [RoutePattern.Segment], path: String) {
+        self.segments = segments
+        parts = path.split(separator: "/", omittingEmptySubsequences: false).map { Array($0) }
+    }
+
+    mutating func match() -> RouteMatch? {
+        guard matchSegments(from: 0, part: 0) else { return nil }
+        var result = RouteMatch()
+        for capture in captures {
+            switch capture {
+            case .segments(let range):
+                result.captures.append(parts[range].map { String($0) }.joined(separator: "/"))
+            case .characters(let part, let range, let name):
+                let text = String(parts[part][range])
+                if let name { result.params[name] = text } else { result.captures.append(text) }
             }
-            return false
-        case .tokens(let tokens):
-            guard let part = parts.first else { return false }
-            var attempt = result
-            guard matchSegment(tokens[...], part[...], &attempt),
-                match(segments.dropFirst(), parts.dropFirst(), &attempt)
-            else { return false }
-            result = attempt
-            return true
         }
+        return result
     }
 
-    private static func matchSegment(
-        _ tokens: ArraySlice<Token>, _ characters: ArraySlice<Character>, _ result: inout RouteMatch
+    private mutating func matchSegments(from segment: Int, part: Int) -> Bool {
+        guard segment < segments.count else { return part == parts.count }
+        let key = segment * (parts.count + 1) + part
+        guard !failedSegments.contains(key) else { return false }
+        switch segments[segment] {
+        case .anySegments:
+            for count in 0...(parts.count - part) {
+                captures.append(.segments(part..<part + count))
+                if matchSegments(from: segment + 1, part: part + count) { return true }
+                captures.removeLast()
+            }
+        case .tokens(let tokens):
+            if part < parts.count {
+                let mark = captures.count
+                failedTokens.removeAll(keepingCapacity: true)
+                // The tokens' first match is as good as any: what follows depends only on the next part.
+                if matchTokens(tokens, from: 0, part: part, character: 0) {
+                    if matchSegments(from: segment + 1, part: part + 1) { return true }
+                }
+                captures.removeSubrange(mark...)
+            }
+        }
+        failedSegments.insert(key)
+        return false
+    }
+
+    private mutating func matchTokens(
+        _ tokens: [RoutePattern.Token], from token: Int, part: Int, character: Int
     ) -> Bool {
-        guard let token = tokens.first else { return characters.isEmpty }
-        switch token {
+        let characters = parts[part]
+        guard token < tokens.count else { return character == characters.count }
+        let key = token * (characters.count + 1) + character
+        guard !failedTokens.contains(key) else { return false }
+        switch tokens[token] {
         case .literal(let expected):
-            guard characters.first == expected else { return false }
-            return matchSegment(tokens.dropFirst(), characters.dropFirst(), &result)
+            if character < characters.count, characters[character] == expected,
+                matchTokens(tokens, from: token + 1, part: part, character: character + 1)
+            {
+                return true
+            }
         case .star, .named:
             // A named capture needs at least one character; `*` may match none.
-            let minimum = token == .star ? 0 : 1
-            guard characters.count >= minimum else { return false }
-            for count in stride(from: characters.count, through: minimum, by: -1) {
-                var attempt = result
-                let text = String(characters.prefix(count))
-                if case .named(let name) = token { attempt.params[name] = text } else { attempt.captures.append(text) }
-                if matchSegment(tokens.dropFirst(), characters.dropFirst(count), &attempt) {
-                    result = attempt
-                    return true
+            var name: String? = nil
+            if case .named(let captured) = tokens[token] { name = captured }
+            let available = characters.count - character
+            let minimum = name == nil ? 0 : 1
+            if available >= minimum {
+                for count in stride(from: available, through: minimum, by: -1) {
+                    captures.append(.characters(part: part, character..<character + count, name: name))
+                    if matchTokens(tokens, from: token + 1, part: part, character: character + count) { return true }
+                    captures.removeLast()
                 }
             }
-            return false
         }
+        failedTokens.insert(key)
+        return false
     }
 }
 
