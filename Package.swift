@@ -144,3 +144,26 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, one executable per parser, each an `LLVMFuzzerTestOneInput` over the real code. They exist only
+// when THINBOOT_FUZZ is set, as scripts/fuzz sets it: they link libFuzzer's own `main`, so a plain `swift build`
+// (which builds every product) must not see them. Sources and seed corpora are in Tests/Fuzz/<name>/.
+if Context.environment["THINBOOT_FUZZ"] != nil {
+    let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("tftp-packet", ["TFTP", nioCore]),
+        ("confined-walk", ["TFTP", "Files"]),
+        ("nbd-handshake", ["NBD", nioCore]),
+        ("nbd-request", ["NBD", nioCore]),
+        ("dhcp-codec", ["DHCP"]),
+        ("http-path", ["HTTP", "TFTP"]),
+        ("route-pattern", ["Thinboot"]),
+        ("config-loader", ["Thinboot"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(target.name)", dependencies: target.dependencies, path: "Tests/Fuzz/\(target.name)",
+                exclude: ["corpus"]))
+    }
+}
