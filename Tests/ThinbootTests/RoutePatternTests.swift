@@ -38,8 +38,8 @@ import Testing
         #expect(try RoutePattern(glob).match(path) == nil)
     }
 
-    /// Found by the route-pattern fuzz target (`scripts/fuzz route-pattern`): plain backtracking tried every way to
-    /// split the path between the wildcards, exponentially many: one request could take hours of CPU. Each
+    /// Found writing the route-pattern fuzz target (`scripts/fuzz route-pattern`): plain backtracking tried every
+    /// way to split the path between the wildcards, exponentially many: one request could take hours of CPU. Each
     /// (pattern position, path position) is now tried once.
     @Test(.timeLimit(.minutes(1)))
     func manyWildcardsAgainstALongPathEnd() throws {
