@@ -146,9 +146,13 @@ let package = Package(
 )
 
 // libFuzzer targets, one executable per parser, each an `LLVMFuzzerTestOneInput` over the real code. They exist only
-// when THINBOOT_FUZZ is set, as scripts/fuzz sets it: they link libFuzzer's own `main`, so a plain `swift build`
-// (which builds every product) must not see them. Sources and seed corpora are in Tests/Fuzz/<name>/.
+// when THINBOOT_FUZZ is set, as scripts/fuzz sets it: libFuzzer brings its own `main`, so in that mode the `thinboot`
+// executable (whose `main` would clash, and which nothing links against) leaves the package, and one plain
+// `swift build --sanitize=fuzzer --sanitize=address` builds every target (per-product builds each rebuilt every
+// dependency). Sources and seed corpora are in Tests/Fuzz/<name>/.
 if Context.environment["THINBOOT_FUZZ"] != nil {
+    package.products.removeAll { $0.name == "thinboot" }
+    package.targets.removeAll { $0.name == "thinboot" }
     let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("tftp-packet", ["TFTP", nioCore]),
