@@ -163,6 +163,7 @@ if Context.environment["THINBOOT_FUZZ"] != nil {
         ("http-path", ["HTTP", "TFTP"]),
         ("route-pattern", ["Thinboot"]),
         ("config-loader", ["Thinboot"]),
+        ("lease-files", ["DHCP"]),
     ]
     for target in fuzzTargets {
         package.targets.append(
