@@ -22,6 +22,20 @@ let package = Package(
             pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev"])]
         ),
+        // squashfs (apt: libsquashfs-dev, from squashfs-tools-ng) and ext2/3/4 (apt: libext2fs-dev) from the system.
+        .systemLibrary(name: "CSquashfs", pkgConfig: "libsquashfs1", providers: [.apt(["libsquashfs-dev"])]),
+        .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev"])]),
+        // One node-by-node interface over both libraries; path rules stay in Swift.
+        // com_err (error_message) comes with libext2fs, but ext2fs.pc does not name it.
+        .target(
+            name: "CImageReaders", dependencies: ["CSquashfs", "CExt2fs"],
+            linkerSettings: [.linkedLibrary("com_err")]
+        ),
+        // Files inside images: squashfs, ext2/3/4 and partitioned disks, and the cache of extracted files.
+        .target(
+            name: "Images",
+            dependencies: ["CImageReaders", "Files", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // Macro wrappers, error trampolines, the capped allocator and the count hook.
         .target(name: "CLuaShims", dependencies: ["CLua"]),
         .target(
@@ -85,7 +99,7 @@ let package = Package(
         .target(
             name: "Thinboot",
             dependencies: [
-                "Files", "TFTP", "NBD", "Scripting", "HTTP", "DHCP", "BootEvents",
+                "Files", "Images", "TFTP", "NBD", "Scripting", "HTTP", "DHCP", "BootEvents",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -110,6 +124,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Files", "TestSupport"]),
         .testTarget(
             name: "TFTPTests",
             dependencies: ["TFTP", "Files", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
@@ -138,7 +153,8 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "Thinboot", "NBD", "TFTP", "HTTP", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Thinboot", "NBD", "TFTP", "HTTP", "Images", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

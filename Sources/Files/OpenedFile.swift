@@ -44,6 +44,18 @@ public final class OpenedFile: Sendable {
         self.init(adopting: descriptor, version: FileVersion(info), path: path)
     }
 
+    /// Takes ownership of `descriptor`, an open regular file that has no confined path (a copy extracted from an
+    /// image, an in-memory file); closes it when it is not a regular file.
+    public convenience init(adopting descriptor: CInt, path: String) throws(FileReadError) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            let error = errno
+            _ = close(descriptor)
+            throw FileReadError(path: path, kind: .failed(errno: error))
+        }
+        self.init(adopting: descriptor, version: FileVersion(info), path: path)
+    }
+
     deinit {
         _ = close(descriptor)
     }

@@ -1,0 +1,141 @@
+import Dispatch
+import Files
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Which image a file is read from: the image file, and for a raw disk the partition (nil: the first Linux one).
+public struct ImageSource: Sendable, Hashable {
+    public var path: String
+    public var partition: Int?
+
+    public init(path: String, partition: Int? = nil) {
+        self.path = path
+        self.partition = partition
+    }
+}
+
+/// Every image files are read from, opened once per version, and the cache of files extracted from them. Shared
+/// by TFTP, HTTP and scripts; knows nothing of either protocol.
+///
+/// An image is opened again when its file changes (another inode, size or times), so a file replaced by rename is
+/// read in its new version from the next request on; the old version's cached files are simply never asked for
+/// again and age out.
+public final class ImageLibrary: Sendable {
+    public let settings: ImageCacheSettings
+    private let images = Mutex<[ImageSource: FileSystemImage]>([:])
+    private let cache: ImageFileCache
+    /// Extractions run here, never on the thread that asked: a script worker or an event loop stays free.
+    private let extractors = DispatchQueue(label: "thinboot.images.extract", attributes: .concurrent)
+
+    public init(settings: ImageCacheSettings = ImageCacheSettings()) {
+        self.settings = settings
+        cache = ImageFileCache(settings: settings)
+    }
+
+    /// The image as its file is now, opened (or the one already open when the file has not changed).
+    public func image(_ source: ImageSource) throws(ImageError) -> FileSystemImage {
+        let current = FileVersion(path: source.path)
+        if let open = images.withLock({ $0[source] }), open.file.version == current { return open }
+        let file: OpenedFile
+        do throws(FileReadError) {
+            file = try OpenedFile(path: source.path)
+        } catch {
+            throw ImageError(image: source.path, path: "", kind: .unreadableFile(error.description))
+        }
+        let image = try FileSystemImage(file: file, partition: source.partition)
+        images.withLock { $0[source] = image }
+        return image
+    }
+
+    /// The file at `path` (normalised) inside `source`, as content any protocol serves: from the cache, or
+    /// extracted once (concurrent first requests share one extraction). `completion` runs once, on the calling
+    /// thread when the file is cached, else on an extraction thread.
+    public func content(
+        of path: String, in source: ImageSource,
+        completion: @escaping @Sendable (Result<BootContent, ImageError>) -> Void
+    ) {
+        let image: FileSystemImage
+        do throws(ImageError) {
+            image = try self.image(source)
+        } catch {
+            return completion(.failure(error))
+        }
+        let key = ImageFileCache.Key(image: image.file.version, partition: source.partition, path: path)
+        switch cache.lookup(key, waiter: completion) {
+        case .ready(let content): completion(.success(content))
+        case .waiting: break
+        case .extract:
+            extractors.async {
+                self.cache.finish(key, with: Result { () throws(ImageError) in try self.extract(path, from: image) })
+            }
+        }
+    }
+
+    /// ``content(of:in:completion:)`` awaited.
+    public func content(of path: String, in source: ImageSource) async throws(ImageError) -> BootContent {
+        let result = await withCheckedContinuation { continuation in
+            content(of: path, in: source) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Bytes held by the cache now: in memory, in the folder, and how many files.
+    public var cacheUsage: (memory: Int, disk: Int, files: Int) { cache.usage }
+
+    /// Reads the file whole: into memory when small, else into an unlinked copy in the cache folder.
+    private func extract(_ path: String, from image: FileSystemImage) throws(ImageError) -> BootContent {
+        let size = try image.size(of: path)
+        let limit = settings.maximumFileBytes
+        guard size <= limit else {
+            throw ImageError(image: image.file.path, path: path, kind: .tooLarge(size: size, limit: limit))
+        }
+        if size <= settings.memoryFileBytes {
+            return .bytes(ByteBuffer(bytes: try image.read(path, limit: settings.memoryFileBytes)))
+        }
+        let copy = try cacheFile(for: path, of: image)
+        var offset = 0
+        try image.copy(path, limit: limit) { (chunk) throws(ImageError) in
+            var done = 0
+            while done < chunk.count {
+                let written = pwrite(
+                    copy.descriptor, chunk.baseAddress! + done, chunk.count - done, off_t(offset + done))
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else {
+                    throw ImageError(
+                        image: image.file.path, path: path,
+                        kind: .cacheFailed("\(settings.folder): \(String(cString: strerror(errno)))"))
+                }
+                done += written
+            }
+            offset += chunk.count
+        }
+        do throws(FileReadError) {
+            // Reopened through fstat so the size and version are the copy's, complete.
+            return .file(try OpenedFile(adopting: dup(copy.descriptor), path: copy.path))
+        } catch {
+            throw ImageError(image: image.file.path, path: path, kind: .cacheFailed(error.description))
+        }
+    }
+
+    /// A new empty file in the cache folder, already unlinked: it lives exactly as long as its descriptor.
+    private func cacheFile(for path: String, of image: FileSystemImage) throws(ImageError) -> OpenedFile {
+        var template = Array("\(settings.folder)/thinboot-image-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw ImageError(
+                image: image.file.path, path: path,
+                kind: .cacheFailed("\(settings.folder): \(String(cString: strerror(errno)))"))
+        }
+        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        do throws(FileReadError) {
+            return try OpenedFile(adopting: descriptor, path: "\(image.file.path):/\(path)")
+        } catch {
+            throw ImageError(image: image.file.path, path: path, kind: .cacheFailed(error.description))
+        }
+    }
+}
