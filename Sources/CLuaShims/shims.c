@@ -441,6 +441,36 @@ int thinboot_push_file_marker(lua_State *L, const char *path, size_t length) {
     return lua_pcall(L, 1, 1, 0);
 }
 
+struct image_marker_arguments {
+    const char *export_name;
+    size_t export_length;
+    const char *path;
+    size_t path_length;
+};
+
+static int push_image_marker(lua_State *L) {
+    struct image_marker_arguments *arguments = lua_touserdata(L, 1);
+    lua_createtable(L, 2, 0);
+    lua_pushlstring(L, arguments->path, arguments->path_length);
+    lua_rawseti(L, -2, 1);
+    lua_pushlstring(L, arguments->export_name, arguments->export_length);
+    lua_rawseti(L, -2, 2);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &file_marker_key);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+int thinboot_push_image_marker(lua_State *L, const char *export_name, size_t export_length, const char *path,
+                               size_t path_length) {
+    struct image_marker_arguments arguments = {export_name, export_length, path, path_length};
+    if (!lua_checkstack(L, 2)) {
+        return LUA_ERRMEM;
+    }
+    lua_pushcfunction(L, push_image_marker);
+    lua_pushlightuserdata(L, &arguments);
+    return lua_pcall(L, 1, 1, 0);
+}
+
 // MARK: - Macro wrappers
 
 const char *thinboot_tolstring(lua_State *L, int index, size_t *length) { return lua_tolstring(L, index, length); }

@@ -27,6 +27,16 @@ public struct ImageSource: Sendable, Hashable {
 public final class ImageLibrary: Sendable {
     public let settings: ImageCacheSettings
     private let images = Mutex<[ImageSource: FileSystemImage]>([:])
+    /// Images opened by version id (``image(version:of:partition:open:)``).
+    private let versions = Mutex<[VersionKey: FileSystemImage]>([:])
+    /// How many images opened by version stay open.
+    static let maximumOpenVersions = 32
+
+    private struct VersionKey: Hashable {
+        let version: String
+        let path: String
+        let partition: Int?
+    }
     private let cache: ImageFileCache
     /// Extractions run here, never on the thread that asked: a script worker or an event loop stays free.
     private let extractors = DispatchQueue(label: "thinboot.images.extract", attributes: .concurrent)
@@ -51,20 +61,42 @@ public final class ImageLibrary: Sendable {
         return image
     }
 
-    /// The file at `path` (normalised) inside `source`, as content any protocol serves: from the cache, or
-    /// extracted once (concurrent first requests share one extraction). `completion` runs once, on the calling
-    /// thread when the file is cached, else on an extraction thread.
+    /// The image of one version known by its id (an NBD store's ``ImageVersion``), opened by `open` the first time
+    /// (a duplicate of the store's descriptor, so a version replaced by rename stays readable), then reused.
+    public func image(
+        version: String, of path: String, partition: Int?, open: () throws(ImageError) -> OpenedFile
+    ) throws(ImageError) -> FileSystemImage {
+        let key = VersionKey(version: version, path: path, partition: partition)
+        if let open = versions.withLock({ $0[key] }) { return open }
+        let image = try FileSystemImage(file: try open(), partition: partition)
+        versions.withLock { versions in
+            // Old versions are only asked for while pinned boots finish: a few are plenty, reopened if needed.
+            if versions.count >= Self.maximumOpenVersions { versions.removeAll() }
+            versions[key] = image
+        }
+        return image
+    }
+
+    /// The file at `path` (normalised) inside `source`, as it is now: see ``content(of:from:completion:)``.
     public func content(
         of path: String, in source: ImageSource,
         completion: @escaping @Sendable (Result<BootContent, ImageError>) -> Void
     ) {
-        let image: FileSystemImage
         do throws(ImageError) {
-            image = try self.image(source)
+            content(of: path, from: try image(source), completion: completion)
         } catch {
-            return completion(.failure(error))
+            completion(.failure(error))
         }
-        let key = ImageFileCache.Key(image: image.file.version, partition: source.partition, path: path)
+    }
+
+    /// The file at `path` (normalised) inside `image`, as content any protocol serves: from the cache, or
+    /// extracted once (concurrent first requests share one extraction). `completion` runs once, on the calling
+    /// thread when the file is cached, else on an extraction thread.
+    public func content(
+        of path: String, from image: FileSystemImage,
+        completion: @escaping @Sendable (Result<BootContent, ImageError>) -> Void
+    ) {
+        let key = ImageFileCache.Key(image: image.file.version, partition: image.partition?.number, path: path)
         switch cache.lookup(key, waiter: completion) {
         case .ready(let content): completion(.success(content))
         case .waiting: break

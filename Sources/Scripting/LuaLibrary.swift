@@ -17,7 +17,49 @@ enum LuaLibrary {
         thinboot_function_entry(name: strdup("data"), function: data),
         thinboot_function_entry(name: strdup("log"), function: log),
         thinboot_function_entry(name: strdup("url"), function: url),
+        thinboot_function_entry(name: strdup("image_file"), function: imageFile),
+        thinboot_function_entry(name: strdup("image_read"), function: imageRead),
+        thinboot_function_entry(name: strdup("image_list"), function: imageList),
     ]
+
+    private static let imageRead: thinboot_swift_function = { state in
+        run(state, "thinboot.image_read") { owner, call throws(ScriptHostError) in
+            .string(
+                try owner.host.imageRead(
+                    try stringArgument(state, 1, "export"), try stringArgument(state, 2, "path"), for: call))
+        }
+    }
+
+    private static let imageList: thinboot_swift_function = { state in
+        run(state, "thinboot.image_list") { owner, call throws(ScriptHostError) in
+            let names = try owner.host.imageList(
+                try stringArgument(state, 1, "export"), try stringArgument(state, 2, "dir"), for: call)
+            return .list(names.map { .text($0) })
+        }
+    }
+
+    private static let imageFile: thinboot_swift_function = { state in
+        let owner = LuaState.owner(of: state)
+        guard let call = owner.currentCall else { return raise(state, "thinboot.image_file: only inside a request") }
+        do throws(ScriptHostError) {
+            let export = try stringArgument(state, 1, "export")
+            let path = Array(try owner.host.imageFile(export, try stringArgument(state, 2, "path"), for: call).utf8)
+            let name = Array(export.utf8)
+            let status = name.withUnsafeBufferPointer { name in
+                path.withUnsafeBufferPointer { path in
+                    name.withMemoryRebound(to: CChar.self) { name in
+                        path.withMemoryRebound(to: CChar.self) { path in
+                            thinboot_push_image_marker(
+                                state, name.baseAddress, name.count, path.baseAddress, path.count)
+                        }
+                    }
+                }
+            }
+            return status == LUA_OK ? 1 : -1
+        } catch {
+            return raise(state, "thinboot.image_file: \(error.message)")
+        }
+    }
 
     private static let url: thinboot_swift_function = { state in
         run(state, "thinboot.url") { owner, call throws(ScriptHostError) in

@@ -126,12 +126,17 @@ final class LuaState {
         default:
             if thinboot_is_file_marker(state, -1) != 0 {
                 lua_rawgeti(state, -1, 1)
-                return .file(String(decoding: bytes(at: -1), as: UTF8.self))
+                let path = String(decoding: bytes(at: -1), as: UTF8.self)
+                lua_rawgeti(state, -2, 2)
+                guard lua_type(state, -1) == LUA_TSTRING else { return .file(path) }
+                return .imageFile(export: String(decoding: bytes(at: -1), as: UTF8.self), path: path)
             }
             if fieldsAllowed, lua_type(state, -1) == LUA_TTABLE { return try stringFields(script: script) }
             throw ScriptError(
                 kind: .badReturn, script: script, line: nil,
-                reason: "returned \(typeName(at: -1)); return a string, thinboot.file(path) or nil")
+                reason:
+                    "returned \(typeName(at: -1)); return a string, thinboot.file(path), thinboot.image_file(export, path) or nil"
+            )
         }
     }
 

@@ -15,12 +15,38 @@ public protocol ScriptHost: Sendable {
     func log(_ level: ScriptLogLevel, _ message: String, for call: ScriptCallInfo)
     /// `thinboot.url(path)`: the absolute URL of `path` on this server's HTTP listener.
     func url(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String
+    /// `thinboot.image_file(export, path)`: the normalised path to stream from inside the export's image (passed
+    /// back in `ScriptOutput.imageFile`; looked up when the answer is read).
+    func imageFile(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String
+    /// `thinboot.image_read(export, path)`: the bytes of a file inside the export's image.
+    func imageRead(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> [UInt8]
+    /// `thinboot.image_list(export, dir)`: the names in a folder inside the export's image, sorted.
+    func imageList(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> [String]
 }
 
 extension ScriptHost {
     /// Hosts without an HTTP server have no URLs to give.
     public func url(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String {
         throw ScriptHostError("no HTTP server: add an [http] section")
+    }
+
+    /// Hosts without NBD exports have no images to read.
+    public func imageFile(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError)
+        -> String
+    {
+        throw ScriptHostError("no image export \(export): add it to [nbd]")
+    }
+
+    public func imageRead(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError)
+        -> [UInt8]
+    {
+        throw ScriptHostError("no image export \(export): add it to [nbd]")
+    }
+
+    public func imageList(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError)
+        -> [String]
+    {
+        throw ScriptHostError("no image export \(export): add it to [nbd]")
     }
 }
 

@@ -12,10 +12,12 @@ struct HTTPServeHarness {
     var base: String { "http://127.0.0.1:\(httpPort)" }
 
     /// Writes `files` (path → bytes) under a fresh folder with a config whose `[tftp]` root is a folder of its own and whose
-    /// routes are `routes` (TOML), fills the root with `populate`, and serves it (`only`: `--only ROLE`).
+    /// routes are `routes` (TOML), fills the root with `populate`, and serves it (`only`: `--only ROLE`). `logs`
+    /// gets the server's stderr once it has stopped.
     static func with(
         routes: String = "", files: [String: [UInt8]] = [:], only: String? = nil,
-        populate: (TemporaryDirectory) throws -> Void = { _ in }, _ body: (HTTPServeHarness) async throws -> Void
+        populate: (TemporaryDirectory) throws -> Void = { _ in }, logs: ((String) -> Void)? = nil,
+        _ body: (HTTPServeHarness) async throws -> Void
     ) async throws {
         let folder = try TemporaryDirectory("serve-http")
         defer { folder.remove() }
@@ -40,7 +42,10 @@ struct HTTPServeHarness {
         var arguments = ["serve", "--config", configFile, "--log-level", "warning"]
         if let only { arguments += ["--only", only] }
         let server = try BackgroundProcess(try thinbootExecutable(), arguments)
-        defer { server.stop() }
+        defer {
+            let output = server.stop()
+            logs?(output)
+        }
         let harness = HTTPServeHarness(
             folder: rootFolder, configFile: configFile, httpPort: httpPort, tftpPort: tftpPort)
         try await harness.waitUntilServing()

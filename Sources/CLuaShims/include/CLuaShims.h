@@ -88,6 +88,10 @@ void thinboot_push_ref(lua_State *L, int ref);
 int thinboot_is_file_marker(lua_State *L, int index);
 /// Pushes a file marker for `path` (protected). Returns a Lua status.
 int thinboot_push_file_marker(lua_State *L, const char *path, size_t length);
+/// Pushes a file marker for `path` inside the image of export `export_name` (`thinboot.image_file`; protected).
+/// Returns a Lua status.
+int thinboot_push_image_marker(lua_State *L, const char *export_name, size_t export_length, const char *path,
+                               size_t path_length);
 
 // Macro wrappers.
 const char *thinboot_tolstring(lua_State *L, int index, size_t *length);

@@ -1,3 +1,4 @@
+import Images
 import Logging
 import NBD
 
@@ -18,6 +19,9 @@ public struct NBDSection: Sendable {
     public let maxConnectionsPerClient: Int
     /// Reply bytes queued per connection before it stops taking requests (`max_queued_reply_bytes`).
     public let maxQueuedReplyBytes: Int
+    /// Where files read from inside images are cached (`image_cache`, a folder; default the system temp folder)
+    /// and how much of it they may take (`image_cache_max`, default 4G).
+    public let imageCache: ImageCacheSettings
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         listen = try ListenAddress.list("listen", in: table, default: ["0.0.0.0:10809"])
@@ -36,6 +40,12 @@ public struct NBDSection: Sendable {
                 "\(queued) is out of range: use \(range.lowerBound)...\(range.upperBound) bytes")
         }
         maxQueuedReplyBytes = queued.map { Int($0) } ?? NBDServerConfiguration.defaultMaxQueuedReplyBytes
+        var imageCache = ImageCacheSettings()
+        if let folder = try table.string("image_cache") { imageCache.folder = paths.resolve(folder) }
+        if let bytes = try NBDExportConfig.byteCount("image_cache_max", in: table) {
+            imageCache.diskBytes = Int(clamping: bytes)
+        }
+        self.imageCache = imageCache
         exports = try table.tables("export").map { export throws(ConfigError) in
             try NBDExportConfig(export, paths: paths)
         }
@@ -128,6 +138,8 @@ public struct NBDExportConfig: Sendable {
     public let access: NBDExportAccess
     /// The handshake on the legacy port: newstyle (default) or oldstyle.
     public let legacyStyle: NBDHandshakeStyle
+    /// For a raw disk image, the partition files are read from (`partition`, 1-based); nil: the first Linux one.
+    public let partition: Int?
 
     init(_ table: ConfigTable, paths: PathResolver) throws(ConfigError) {
         name = try table.requiredString("name")
@@ -165,6 +177,10 @@ public struct NBDExportConfig: Sendable {
         }
         if table.has("legacy") && port == nil {
             throw table.error("legacy", "only applies to a legacy port: add `port = …`")
+        }
+        partition = try table.int("partition")
+        if let partition, !(1...1024).contains(partition) {
+            throw table.error("partition", "\(partition) is out of range: partitions count from 1 (sda1)")
         }
         try table.finish()
     }

@@ -82,6 +82,10 @@ public struct BootScript: Sendable {
             return try Self.target(String(decoding: bytes, as: UTF8.self), server: nil, script: script)
         case .file(let path):
             return try Self.target(path, server: nil, script: script)
+        case .imageFile:
+            throw BootScriptError(
+                script: script, line: nil,
+                reason: "returned thinboot.image_file: a DHCP answer names a file, return its TFTP path instead")
         case .fields(let fields):
             guard let file = fields["file"] else {
                 throw BootScriptError(

@@ -1,4 +1,5 @@
 import Files
+import Images
 import Logging
 import Scripting
 
@@ -36,6 +37,8 @@ public final class Router: Sendable {
     /// Told every script run: the script file, whether it succeeded, and how long it took (the metrics).
     let onScriptRun: @Sendable (_ script: String, _ succeeded: Bool, _ duration: Duration) -> Void
     let logger: Logger
+    /// What `thinboot.image_file` answers are read from.
+    let images: ImageExports
     private let generated = GeneratedContentCache()
 
     /// A router over `root` running `routes` on `pool`. `neighbours` looks a client IP up in the kernel's
@@ -45,6 +48,7 @@ public final class Router: Sendable {
         clients: ClientMemory = ClientMemory(), learned: DHCPLearnedClients = DHCPLearnedClients(),
         leases: LeaseFiles? = nil,
         neighbours: @escaping @Sendable (String) -> MACAddress? = { NeighbourTable().mac(for: $0) },
+        images: ImageExports = ImageExports(nbd: nil, store: nil),
         onScriptRun: @escaping @Sendable (String, Bool, Duration) -> Void = { _, _, _ in },
         logger: Logger
     ) {
@@ -57,6 +61,7 @@ public final class Router: Sendable {
         self.learned = learned
         self.leases = leases ?? LeaseFiles(paths: [], logger: logger)
         self.neighbours = neighbours
+        self.images = images
         self.logger = logger
     }
 
@@ -94,6 +99,11 @@ public final class Router: Sendable {
                 return request.scriptValue
             },
             completion: { result in
+                if case .success(.imageFile(let export, let path)) = result {
+                    self.onScriptRun(job.route.script, true, started.duration(to: .now))
+                    self.imageContent(path, in: export, of: job, completion: completion)
+                    return
+                }
                 let content = self.content(from: result, of: job)
                 if case .failure(.scriptError) = content {
                     self.onScriptRun(job.route.script, false, started.duration(to: .now))
@@ -142,6 +152,9 @@ public final class Router: Sendable {
             return Result { () throws(BootRefusal) in try staticContent(at: path, for: request) }
         case .success(.nothing):
             return Result { () throws(BootRefusal) in try staticContent(at: request.path, for: request) }
+        case .success(.imageFile):
+            // Read asynchronously by imageContent(_:in:of:completion:) before this is reached.
+            return .failure(.serverError)
         case .success(.fields):
             // Routes never ask for tables (ScriptCallInfo.acceptsFields is false): the pool refuses them.
             return .failure(.scriptError)
@@ -155,6 +168,49 @@ public final class Router: Sendable {
                         "\(request.ip)", "\(request.fields.name).path": "\(request.path)",
                 ])
             return .failure(.scriptError)
+        }
+    }
+
+    /// A file inside an export's image, from the image cache or extracted once. A missing file is a miss like a
+    /// missing static file; any other failure (a corrupt image, a file too large) logs one line and fails only this
+    /// request.
+    private func imageContent(
+        _ path: String, in export: String, of job: RouteJob,
+        completion: @escaping @Sendable (Result<BootContent, BootRefusal>) -> Void
+    ) {
+        let request = job.request
+        let logFailure: @Sendable (String) -> Void = { reason in
+            self.logger.error(
+                "image file failed",
+                metadata: [
+                    "script": "\(job.route.script)", "export": "\(export)", "image.path": "\(path)",
+                    "reason": "\(reason)", "\(request.fields.name).peer": "\(request.ip)",
+                    "\(request.fields.name).path": "\(request.path)",
+                ])
+        }
+        let image: FileSystemImage
+        do throws(ImageExportFailure) {
+            image = try images.image(for: export)
+        } catch {
+            logFailure(error.message)
+            if case .unknown = error { return completion(.failure(.notFound)) }
+            return completion(.failure(.serverError))
+        }
+        images.library.content(of: path, from: image) { result in
+            switch result {
+            case .success(let content):
+                completion(.success(content))
+            case .failure(let error):
+                switch error.kind {
+                case .notFound:
+                    completion(.failure(.notFound))
+                case .isDirectory, .notRegularFile, .tooManySymlinks:
+                    completion(.failure(.forbidden(error.reason)))
+                case .tooLarge, .unreadableFile, .unknownFormat, .noPartition, .corrupt, .cacheFailed:
+                    logFailure(error.reason)
+                    completion(.failure(.serverError))
+                }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Files
+import Images
 import Logging
 import NBD
 import Scripting
@@ -17,6 +18,10 @@ public final class ThinbootScriptHost: ScriptHost {
     /// `thinboot.url` builds URLs on this server's listener (or `advertise`).
     let http: HTTPSection?
     let logger: Logger
+    /// `thinboot.image_*` read inside the images of `nbd`'s exports.
+    let images: ImageExports
+    /// Largest file `thinboot.image_read` returns (`max_result_kib`).
+    let imageReadLimit: Int
     private let dataFiles = DataFileCache()
 
     /// Largest file `thinboot.read` returns; bigger files should be streamed with `thinboot.file`.
@@ -24,13 +29,16 @@ public final class ThinbootScriptHost: ScriptHost {
 
     public init(
         root: ConfinedDirectory, dataRoot: ConfinedDirectory, nbd: NBDSection?, exportStore: NBDExportStore? = nil,
-        http: HTTPSection? = nil, logger: Logger
+        http: HTTPSection? = nil, images: ImageExports? = nil, imageReadLimit: Int = ScriptLimits().maxResultBytes,
+        logger: Logger
     ) {
         self.root = root
         self.dataRoot = dataRoot
         self.nbd = nbd
         self.exportStore = exportStore ?? nbd?.makeExportStore(logger: logger)
         self.http = http
+        self.images = images ?? ImageExports(nbd: nbd, store: self.exportStore)
+        self.imageReadLimit = imageReadLimit
         self.logger = logger
     }
 
@@ -66,6 +74,7 @@ public final class ThinbootScriptHost: ScriptHost {
                     // A legacy port serves one export whatever the name, so only the main port can pin.
                     fields["nbdroot_port_pinned"] = .text("\(bracketed):\(mainPort)/\(pinned)")
                 }
+                if let image = try? images.image(for: export.name) { fields["format"] = .text(image.format.rawValue) }
                 return .record(fields)
             })
     }
@@ -92,6 +101,49 @@ public final class ThinbootScriptHost: ScriptHost {
             return try file.readWhole(limit: Self.maximumReadBytes)
         } catch {
             throw ScriptHostError(error.description)
+        }
+    }
+
+    public func imageFile(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError)
+        -> String
+    {
+        // Nothing is opened here: the file is looked up when the answer is read, so a missing one (or an unknown
+        // export or version) answers like a missing static file and a corrupt image fails with its own log line,
+        // outside the script's time limit.
+        try normalise(path)
+    }
+
+    public func imageRead(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError)
+        -> [UInt8]
+    {
+        let relative = try normalise(path)
+        return try inImage(export, relative) { image throws(ImageError) in
+            try image.read(relative, limit: imageReadLimit)
+        }
+    }
+
+    public func imageList(_ export: String, _ path: String, for call: ScriptCallInfo) throws(ScriptHostError)
+        -> [String]
+    {
+        // The image's root is "" or "/"; anything else follows the request path rules.
+        let relative = path.utf8.allSatisfy { $0 == UInt8(ascii: "/") } ? "" : try normalise(path)
+        return try inImage(export, relative) { image throws(ImageError) in try image.list(relative) }
+    }
+
+    /// Runs `body` on the version of the image `export` names; its failures become script errors.
+    private func inImage<T>(
+        _ export: String, _ path: String, _ body: (FileSystemImage) throws(ImageError) -> T
+    ) throws(ScriptHostError) -> T {
+        let image: FileSystemImage
+        do throws(ImageExportFailure) {
+            image = try images.image(for: export)
+        } catch {
+            throw ScriptHostError(error.message)
+        }
+        do throws(ImageError) {
+            return try body(image)
+        } catch {
+            throw ScriptHostError("\(export):/\(path): \(error.reason)")
         }
     }
 

@@ -1,0 +1,166 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Files served from inside images by a route (`thinboot.image_file`), fetched by real clients: tftp-hpa, the
+/// bundled client, curl and `thinboot render` all get the original bytes; a missing file is ERROR 1 / 404; a
+/// corrupt image fails its own request with one log line while another transfer completes.
+@Suite("Files inside images, real clients", .serialized)
+struct ImageFileInteropTests {
+    static let script: [String: [UInt8]] = [
+        "scripts/image.lua": Array(
+            """
+            return function(req)
+              return thinboot.image_file(req.params.image, req.captures[1])
+            end
+            """.utf8),
+        "scripts/menu.lua": Array(
+            """
+            return function(req)
+              local lines = {}
+              for _, export in ipairs(thinboot.exports()) do
+                lines[#lines + 1] = export.name .. " " .. (export.format or "?") .. " " .. (export.version or "?")
+              end
+              for _, name in ipairs(thinboot.image_list("root", "/boot")) do lines[#lines + 1] = name end
+              lines[#lines + 1] = thinboot.image_read("root", "etc/passwd")
+              local ok, err = pcall(thinboot.image_read, "root", "boot/missing")
+              lines[#lines + 1] = tostring(err)
+              return table.concat(lines, "\\n")
+            end
+            """.utf8),
+    ]
+
+    /// Routes and an `[nbd]` section on a free port exporting `exports` (name → image file).
+    static func config(_ exports: [String: String]) -> String {
+        var text = """
+            [[tftp.route]]
+            path = "images/{image}/**"
+            script = "scripts/image.lua"
+
+            [[tftp.route]]
+            path = "menu"
+            script = "scripts/menu.lua"
+
+            [nbd]
+            listen = ["127.0.0.1:\(freeLoopbackPort(udp: false))"]
+
+            """
+        for (name, file) in exports.sorted(by: { $0.key < $1.key }) {
+            text += "[[nbd.export]]\nname = \"\(name)\"\nfile = \"\(file)\"\n\n"
+        }
+        return text
+    }
+
+    @Test func everyClientGetsTheOriginalBytesFromInsideASquashfs() async throws {
+        let tree = try TestImageTree(large: 100 << 20)
+        defer { tree.remove() }
+        let images = try TemporaryDirectory("interop-images")
+        defer { images.remove() }
+        let image = images.file("root.img")
+        try await tree.squashfs("zstd", at: image)
+        try await HTTPServeHarness.with(routes: Self.config(["root": image]), files: Self.script) { server in
+            let out = try TemporaryDirectory("image-out")
+            defer { out.remove() }
+            let paths: [(String, String)] = [
+                ("empty", "empty"), ("one", "one"), ("etc/fragment", "etc/fragment"), ("sparse", "sparse"),
+                ("vmlinuz", TestImageTree.kernel), ("chain-40", TestImageTree.kernel),
+                ("initrd.img", TestImageTree.initrd), ("escape", "etc/passwd"), ("large", "large"),
+            ]
+            for (index, (path, original)) in paths.enumerated() {
+                let expected = try await sha256(Data(tree.files[original]!))
+                let remote = "images/root/\(path)"
+                let bundled = out.file("bundled-\(index)")
+                let get = try await runTool(
+                    try thinbootExecutable(),
+                    [
+                        "tftp", "get", "--port", "\(server.tftpPort)", "--blksize", "65464", "--windowsize", "16",
+                        "--tsize", "-o", bundled, "127.0.0.1", remote,
+                    ], timeout: .seconds(240))
+                #expect(get.status == 0, "\(path): \(get.stderr)")
+                #expect(try await sha256(file: bundled) == expected, "bundled tftp \(path)")
+                let curl = try await server.curl(["\(server.base)/\(remote)"])
+                #expect(curl.status == 0, "\(path): \(curl.stderr)")
+                #expect(try await sha256(curl.stdout) == expected, "http \(path)")
+                if original != "large" {
+                    let hpa = out.file("hpa-\(index)")
+                    let result = try await runTool(
+                        "tftp", ["-m", "binary", "127.0.0.1", "\(server.tftpPort)", "-c", "get", remote, hpa])
+                    #expect(result.status == 0 && result.stdoutText.isEmpty, "\(path): \(result.stdoutText)")
+                    #expect(try await sha256(file: hpa) == expected, "tftp-hpa \(path)")
+                }
+                let render = try await runTool(
+                    try thinbootExecutable(),
+                    [
+                        "render", "--config", server.configFile, "--mac", "52:54:00:12:34:56", "--ip", "127.0.0.1",
+                        remote,
+                    ],
+                    timeout: .seconds(240))
+                #expect(render.status == 0, "\(path): \(render.stderr)")
+                #expect(try await sha256(render.stdout) == expected, "render \(path)")
+            }
+            // A miss answers like a missing static file; so do a loop and a folder, refused.
+            let miss = try await runTool(
+                "tftp",
+                ["-m", "binary", "127.0.0.1", "\(server.tftpPort)", "-c", "get", "images/root/nope", out.file("x")])
+            #expect(miss.stdoutText.contains("Error code 1"), "\(miss.stdoutText)")
+            #expect(try await server.status(["\(server.base)/images/root/nope"]) == "404")
+            #expect(try await server.status(["\(server.base)/images/root/loop-a"]) == "403")
+            #expect(try await server.status(["\(server.base)/images/nosuch/vmlinuz"]) == "404")
+            // Range requests on a file from an image, as iPXE's sanboot sends them.
+            let range = try await server.curl(["-r", "1000-1999", "\(server.base)/images/root/vmlinuz"])
+            #expect(range.stdout == Data(tree.files[TestImageTree.kernel]![1000..<2000]))
+
+            let menu = try await server.curl(["\(server.base)/menu"])
+            let lines = menu.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            #expect(lines.first?.hasPrefix("root squashfs ") == true, "\(menu.stdoutText)")
+            #expect(lines.contains("vmlinuz-6.1.0-21-amd64") && lines.contains("current"), "\(menu.stdoutText)")
+            #expect(menu.stdoutText.contains("root:x:0:0:image root"), "\(menu.stdoutText)")
+            #expect(menu.stdoutText.contains("no such file in the image"), "\(menu.stdoutText)")
+        }
+    }
+
+    @Test func aCorruptImageFailsItsOwnRequestWhileAnotherTransferCompletes() async throws {
+        let tree = try TestImageTree(large: 32 << 20)
+        defer { tree.remove() }
+        let images = try TemporaryDirectory("interop-corrupt")
+        defer { images.remove() }
+        let good = images.file("good.img")
+        try await tree.squashfs("gzip", at: good)
+        let broken = try images.write("broken.img", patternBytes(count: 1 << 20, seed: 3))
+        let truncated = images.file("truncated.img")
+        try FileManager.default.copyItem(atPath: good, toPath: truncated)
+        #expect(truncate(truncated, 4 << 20) == 0)
+        let captured = CapturedText()
+        try await HTTPServeHarness.with(
+            routes: Self.config(["good": good, "broken": broken, "truncated": truncated]), files: Self.script,
+            logs: { captured.text = $0 }
+        ) { server in
+            let out = try TemporaryDirectory("corrupt-out")
+            defer { out.remove() }
+            async let long = server.curl([
+                "-o", out.file("large"), "--limit-rate", "16M", "\(server.base)/images/good/large",
+            ])
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await server.status(["\(server.base)/images/broken/vmlinuz"]) == "500")
+            let tftp = try await runTool(
+                "tftp",
+                [
+                    "-m", "binary", "127.0.0.1", "\(server.tftpPort)", "-c", "get", "images/truncated/large",
+                    out.file("t"),
+                ])
+            #expect(tftp.stdoutText.contains("Error code"), "\(tftp.stdoutText)")
+            let finished = try await long
+            #expect(finished.status == 0, "\(finished.stderr)")
+            #expect(try await sha256(file: out.file("large")) == sha256(Data(tree.files["large"]!)))
+        }
+        let lines = captured.text.split(separator: "\n").filter { $0.contains("image file failed") }
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.contains { $0.contains("export=broken") && $0.contains("not a squashfs") }, "\(lines)")
+        #expect(lines.contains { $0.contains("export=truncated") && $0.contains("corrupt image") }, "\(lines)")
+    }
+}
+
+/// The server's stderr, handed over once it stopped.
+private final class CapturedText: @unchecked Sendable {
+    var text = ""
+}
