@@ -96,10 +96,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // sd_notify and socket activation from the system (apt: libsystemd-dev).
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // setgroups/setgid/setuid keeping CAP_NET_BIND_SERVICE, then exec: the privilege drop of `serve`.
+        .target(name: "CPrivilegeShims"),
         .target(
             name: "Thinboot",
             dependencies: [
-                "Files", "Images", "TFTP", "NBD", "Scripting", "HTTP", "DHCP", "BootEvents",
+                "Files", "Images", "TFTP", "NBD", "Scripting", "HTTP", "DHCP", "BootEvents", "CPrivilegeShims",
+                "CSystemd",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

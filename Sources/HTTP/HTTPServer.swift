@@ -44,7 +44,10 @@ public final class HTTPServer: Service, Sendable {
     public func run() async throws {
         var listeners: [any Channel] = []
         do {
-            for address in configuration.listen {
+            for descriptor in configuration.inheritedListeners {
+                listeners.append(try await bind(host: "", port: 0, inherited: descriptor))
+            }
+            for address in configuration.inheritedListeners.isEmpty ? configuration.listen : [] {
                 listeners.append(try await bind(host: address.host, port: address.port))
             }
         } catch {
@@ -75,14 +78,15 @@ public final class HTTPServer: Service, Sendable {
         for channel in limiter.openChannels { try? await channel.close() }
     }
 
-    private func bind(host: String, port: Int) async throws -> any Channel {
+    /// A listener on `host:port`, or on the already bound socket `inherited` (socket activation).
+    private func bind(host: String, port: Int, inherited: CInt? = nil) async throws -> any Channel {
         let configuration = configuration
         let provider = provider
         let logger = logger
         let limiter = limiter
         let events = events
         do {
-            return try await ServerBootstrap(group: group)
+            let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -98,7 +102,8 @@ public final class HTTPServer: Service, Sendable {
                         try operations.addHandler(HTTPBootHandler(mode: mode, logger: logger, events: events))
                     }
                 }
-                .bind(host: host, port: port).get()
+            return try await (inherited.map { bootstrap.withBoundSocket($0) } ?? bootstrap.bind(host: host, port: port))
+                .get()
         } catch {
             throw HTTPBindError(host: host, port: port, underlying: error)
         }

@@ -2,6 +2,9 @@
 public struct HTTPServerConfiguration: Sendable, Equatable {
     /// Addresses to listen on, `(host, port)`; port 0 binds any free port (tests).
     public var listen: [(host: String, port: Int)]
+    /// Listening TCP sockets handed over by a service manager (systemd socket activation), served instead of
+    /// `listen` when not empty.
+    public var inheritedListeners: [CInt] = []
     /// Connections held at once; past it a request gets 503 and the connection closes.
     public var maxConnections: Int
     /// The same, per client IP.
@@ -49,6 +52,6 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
             && lhs.maxConnections == rhs.maxConnections && lhs.maxConnectionsPerClient == rhs.maxConnectionsPerClient
             && lhs.idleTimeout == rhs.idleTimeout && lhs.headerTimeout == rhs.headerTimeout
             && lhs.maxRequestLineBytes == rhs.maxRequestLineBytes && lhs.maxHeadBytes == rhs.maxHeadBytes
-            && lhs.shutdownGrace == rhs.shutdownGrace
+            && lhs.shutdownGrace == rhs.shutdownGrace && lhs.inheritedListeners == rhs.inheritedListeners
     }
 }

@@ -12,6 +12,11 @@ struct CheckCommand: AsyncParsableCommand {
     )
 
     @Option(help: "The TOML config file.") var config: String
+    @Option(
+        help: ArgumentHelp(
+            "A copy of the config serve runs with: print what a SIGHUP reload with --config would change.",
+            valueName: "OLD"))
+    var against: String?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -74,6 +79,12 @@ struct CheckCommand: AsyncParsableCommand {
                     ?? "\(file.format?.rawValue ?? "empty"), \(file.live) live lease\(file.live == 1 ? "" : "s")"
                 report.append("  leases \(file.path): \(state)")
             }
+        }
+        if let against {
+            let changes = ConfigChanges(from: try ThinbootConfig.load(path: against), to: settings)
+            report.append(changes.isEmpty ? "reload: no change from \(against)" : "reload: from \(against), a SIGHUP would")
+            for line in changes.appliedOnReload { report.append("  apply   \(line)") }
+            for line in changes.needingRestart { report.append("  restart \(line) (only a restart applies it)") }
         }
         print(report.joined(separator: "\n"))
     }

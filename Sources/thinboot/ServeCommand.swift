@@ -25,8 +25,11 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "thinboot")
         Self.raiseDescriptorLimit(logger: logger)
         let settings = try ThinbootConfig.load(path: config)
+        // As root this re-executes serve as the [serve] user: nothing is bound or opened before it.
+        try ServeAccount.settle(settings.serve, logger: logger)
         let roles = only.map { Set([$0]) } ?? Set(ServerRole.allCases)
-        try await ThinbootServer(config: settings, roles: roles, logger: logger).run()
+        let activated = ActivatedSockets.take(logger: logger)
+        try await ThinbootServer(config: settings, roles: roles, logger: logger, activated: activated).run()
     }
 }
 

@@ -51,7 +51,11 @@ public final class NBDServer: Sendable {
         // An image that cannot be opened is not fatal (it may appear before the first client asks); the store has
         // already said so in the log, once.
         store.refresh()
-        for address in configuration.listen {
+        for descriptor in configuration.inheritedListeners {
+            let channel = try await bind(inherited: descriptor, scope: .allExports, style: .newstyle)
+            state.withLockedValue { $0.mainChannels.append(channel) }
+        }
+        for address in configuration.inheritedListeners.isEmpty ? configuration.listen : [] {
             let channel = try await bind(host: address.host, port: address.port, scope: .allExports, style: .newstyle)
             state.withLockedValue { $0.mainChannels.append(channel) }
         }
@@ -128,9 +132,11 @@ public final class NBDServer: Sendable {
         }
     }
 
-    private func bind(host: String, port: Int, scope: NBDListenerDirectory.Scope, style: NBDHandshakeStyle)
-        async throws -> Channel
-    {
+    /// A listener on `host:port`, or on the already bound socket `inherited` (socket activation).
+    private func bind(
+        host: String = "", port: Int = 0, inherited: CInt? = nil, scope: NBDListenerDirectory.Scope,
+        style: NBDHandshakeStyle
+    ) async throws -> Channel {
         let directory = NBDListenerDirectory(store: store, scope: scope, logger: logger)
         let timeout = configuration.handshakeTimeout
         let grace = configuration.shutdownGrace
@@ -164,7 +170,8 @@ public final class NBDServer: Sendable {
                 ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
         do {
-            let channel = try await bootstrap.bind(host: host, port: port).get()
+            let channel = try await (inherited.map { bootstrap.withBoundSocket($0) } ?? bootstrap.bind(host: host, port: port))
+                .get()
             logger.info(
                 "nbd listening",
                 metadata: [
@@ -173,7 +180,8 @@ public final class NBDServer: Sendable {
                 ])
             return channel
         } catch {
-            throw NBDServerError(address: "\(host):\(port)", underlying: error)
+            throw NBDServerError(
+                address: inherited.map { "socket \($0) from systemd" } ?? "\(host):\(port)", underlying: error)
         }
     }
 

@@ -5,6 +5,9 @@ import NIOCore
 public struct NBDServerConfiguration: Sendable {
     /// The main listeners, serving every export by name (host, port); port 0 picks a free port.
     public var listen: [(host: String, port: Int)]
+    /// Listening TCP sockets handed over by a service manager (systemd socket activation), served as the main
+    /// listeners instead of `listen` when not empty.
+    public var inheritedListeners: [CInt] = []
     /// The exports; those with a `legacyPort` also get a listener of their own.
     public var exports: [NBDExportDefinition]
     /// Folders whose `*.img` files are exports too (after the configured ones, which win a name).

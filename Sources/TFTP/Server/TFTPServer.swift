@@ -42,6 +42,15 @@ public final class TFTPServer: Sendable {
     ) async throws(TFTPBindError) -> TFTPServer {
         var descriptors: [CInt] = []
         var addresses: [SocketAddress] = []
+        for descriptor in configuration.inheritedSockets {
+            do throws(EngineError) {
+                addresses.append(try adoptedSocket(descriptor))
+                descriptors.append(descriptor)
+            } catch {
+                for descriptor in configuration.inheritedSockets { _ = close(descriptor) }
+                throw TFTPBindError(address: nil, error: error.ioError)
+            }
+        }
         // With both 0.0.0.0:P and [::]:P configured, the IPv6 socket must be IPv6-only or the two collide.
         let ipv4Ports = Set(configuration.listen.filter { $0.protocol == .inet }.compactMap(\.port))
         for address in configuration.listen {
@@ -114,6 +123,31 @@ public final class TFTPServer: Sendable {
         return (descriptor, bound)
     }
 
+    /// Prepares a socket bound by someone else (systemd) as ``listeningSocket(_:ipv6Only:)`` prepares its own:
+    /// nonblocking, reporting each request's destination; returns the address it is bound to.
+    private static func adoptedSocket(_ descriptor: CInt) throws(EngineError) -> SocketAddress {
+        var type: CInt = 0
+        var typeLength = socklen_t(MemoryLayout<CInt>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_TYPE, &type, &typeLength) == 0 else {
+            throw EngineError(call: "getsockopt", errno: errno)
+        }
+        guard type == CInt(SOCK_DGRAM.rawValue) else { throw EngineError(call: "getsockopt", errno: ESOCKTNOSUPPORT) }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0, let bound = SocketAddress(storage: storage) else {
+            throw EngineError(call: "getsockname", errno: errno)
+        }
+        let flags = fcntl(descriptor, F_GETFL)
+        guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0,
+            fcntl(descriptor, F_SETFD, FD_CLOEXEC) == 0,
+            ctftp_enable_packet_info(descriptor, bound.protocol == .inet6 ? AF_INET6 : AF_INET) == 0
+        else { throw EngineError(call: "fcntl", errno: errno) }
+        return bound
+    }
+
     /// Serves until the task is cancelled (listeners and transfers close at once) or ``shutdownGracefully()``
     /// is called (listeners close, transfers in flight finish). The engines' threads end with it.
     public func run() async throws {
@@ -135,6 +169,22 @@ public final class TFTPServer: Sendable {
     deinit {
         // A server that was bound but never run, or whose run() ended: its threads end with it.
         for engine in engines { engine.stop() }
+    }
+
+    /// A new descriptor for each listening socket, in ``localAddresses`` order, for the server that replaces this
+    /// one (``TFTPServerConfiguration/inheritedSockets``): the socket stays bound, so no request is refused
+    /// while the two hand over. Nil if the listeners are already closed.
+    public func duplicateListeners() -> [CInt]? {
+        var copies: [CInt] = []
+        for descriptor in listening.descriptors {
+            let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+            guard copy >= 0 else {
+                for copy in copies { _ = close(copy) }
+                return nil
+            }
+            copies.append(copy)
+        }
+        return copies
     }
 
     /// Stops accepting requests; ``run()`` returns once the transfers in flight have ended.

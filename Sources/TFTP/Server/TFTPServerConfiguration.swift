@@ -16,6 +16,9 @@ public struct TFTPServerConfiguration: Sendable, Equatable {
 
     /// Addresses to listen on; port 0 picks a free port (see ``TFTPServer/localAddresses``).
     public var listen: [SocketAddress]
+    /// Bound UDP sockets handed over (systemd socket activation, or the server a reload replaces), served besides
+    /// the `listen` addresses; the server owns and closes them.
+    public var inheritedSockets: [CInt] = []
     /// The largest `blksize` granted; the MTU of the interface a request came in on caps it further.
     public var maxBlockSize: Int
     /// The largest `windowsize` granted.

@@ -19,6 +19,8 @@ public struct ThinbootConfig: Sendable {
     public let clients: ClientsSection?
     /// `[admin]`, or nil when this config runs no admin listener.
     public let admin: AdminSection?
+    /// `[serve]`: the account `serve` runs as (defaults when the section is absent).
+    public let serve: ServeSection
 
     /// Reads and checks `path`. Every error names the file, the key and the problem.
     public static func load(path: String) throws(ConfigError) -> ThinbootConfig {
@@ -60,6 +62,7 @@ public struct ThinbootConfig: Sendable {
             try ClientsSection(table, paths: paths)
         }
         let admin = try root.table("admin").map { table throws(ConfigError) in try AdminSection(table) }
+        let serve = try root.table("serve").map { table throws(ConfigError) in try ServeSection(table) } ?? ServeSection()
         try root.finish()
         if tftp == nil && nbd == nil && dhcp == nil {
             throw ConfigError(
@@ -72,7 +75,7 @@ public struct ThinbootConfig: Sendable {
         }
         return ThinbootConfig(
             file: file, directory: directory, tftp: tftp, nbd: nbd, http: http, dhcp: dhcp, clients: clients,
-            admin: admin)
+            admin: admin, serve: serve)
     }
 }
 

@@ -8,7 +8,7 @@ extension Router {
     /// limits, `thinboot.data` under the config's folder, `thinboot.exports()` from `[nbd]`.
     public static func make(
         config: ThinbootConfig, tftp: TFTPSection, learned: DHCPLearnedClients = DHCPLearnedClients(),
-        exportStore: NBDExportStore? = nil,
+        exportStore: NBDExportStore? = nil, clients: ClientMemory = ClientMemory(),
         onScriptRun: @escaping @Sendable (String, Bool, Duration) -> Void = { _, _, _ in }, logger: Logger
     ) throws -> Router {
         let root = try StaticRoot(path: tftp.root)
@@ -23,8 +23,8 @@ extension Router {
             host: host, limits: tftp.scripts.limits, workers: tftp.scripts.workers, logger: logger)
         let leases = LeaseFiles(paths: config.clients?.leases ?? [], logger: logger)
         return Router(
-            routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, learned: learned, leases: leases,
-            images: images, onScriptRun: onScriptRun, logger: logger)
+            routes: tftp.routes, root: root, pool: pool, arch: tftp.arch, clients: clients, learned: learned,
+            leases: leases, images: images, onScriptRun: onScriptRun, logger: logger)
     }
 
     /// Compiles every route's script (running its top-level code once), returning the errors found.

@@ -8,15 +8,15 @@ import HTTP
 /// `mac=` query parameter stands in for the MAC and `arch=` (or iPXE's `buildarch=`/`platform=`) for the
 /// architecture when the path and route do not tell.
 struct HTTPRouteProvider: HTTPBootProvider {
-    let root: StaticRoot
-    /// Nil when the config has no routes.
-    let router: Router?
+    /// The root and router, replaced whole by a reload; each request reads it once.
+    let live: LiveRouting
 
     func answer(
         for request: HTTPBootRequest,
         completion: @escaping @Sendable (Result<HTTPBootAnswer, HTTPRefusal>) -> Void
     ) throws(HTTPRefusal) -> HTTPBootAnswer? {
-        guard let router else { return try staticFile(request.path) }
+        let snapshot = live.snapshot
+        guard let router = snapshot.router else { return try staticFile(request.path, root: snapshot.root) }
         let boot = BootRequest(
             path: request.path, ip: request.clientIP, port: request.client.port ?? 0, localIP: request.localIP,
             fields: .http(method: request.method, headers: request.headers, query: request.query))
@@ -41,7 +41,7 @@ struct HTTPRouteProvider: HTTPBootProvider {
     }
 
     /// The static file at `path`, confined exactly as for TFTP (no routes: nothing to decide).
-    private func staticFile(_ path: String) throws(HTTPRefusal) -> HTTPBootAnswer {
+    private func staticFile(_ path: String, root: StaticRoot) throws(HTTPRefusal) -> HTTPBootAnswer {
         do throws(ConfinedDirectoryError) {
             return .file(try root.directory.open(path))
         } catch {

@@ -1,4 +1,3 @@
-import Scripting
 import ServiceLifecycle
 
 /// Stops the route scripts' pool when graceful shutdown starts: calls still waiting for a worker fail at once
@@ -6,11 +5,11 @@ import ServiceLifecycle
 /// before it (the group goes in reverse order), so TFTP's wait for the transfers in flight never waits for a
 /// queue of stuck scripts, and SIGTERM ends `serve` within its 10 s whatever the scripts do.
 struct ScriptPoolService: Service {
-    let pool: ScriptPool
+    let routing: LiveRouting
 
     func run() async throws {
         // Returns when graceful shutdown starts, or throws when the group is cancelled: the pool stops either way.
         try? await gracefulShutdown()
-        pool.shutdown()
+        routing.shutdownScripts()
     }
 }

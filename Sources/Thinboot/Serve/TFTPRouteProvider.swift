@@ -31,6 +31,18 @@ public struct TFTPRouteProvider: TFTPContentProvider {
     }
 }
 
+/// TFTP's view of ``LiveRouting``: each request is answered from the snapshot current when it comes in, through
+/// the router when the config has routes, from the static root otherwise.
+struct LiveTFTPProvider: TFTPContentProvider {
+    let live: LiveRouting
+
+    func answer(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPAnswer {
+        let snapshot = live.snapshot
+        guard let router = snapshot.router else { return try snapshot.root.answer(for: request) }
+        return try TFTPRouteProvider(router: router).answer(for: request)
+    }
+}
+
 extension BootRefusal {
     /// The TFTP error a client sees, and the outcome its log line records.
     public var tftp: TFTPRefusal {

@@ -12,7 +12,8 @@ extension ThinbootServer {
     /// Each answer the script chose is a ``BootEvent`` (`offered`, `silent` or `script error`), and each run of the
     /// script is counted in `metrics`.
     func makeDHCPService(
-        _ section: DHCPSection, events: any BootEventSink = IgnoredBootEvents(), metrics: BootMetrics? = nil
+        _ section: DHCPSection, events: any BootEventSink = IgnoredBootEvents(), metrics: BootMetrics? = nil,
+        readiness: ServeReadiness
     ) throws -> DHCPService {
         let script = try BootScript.make(config: config, dhcp: section, exportStore: exportStore, logger: logger)
         let learned = learned
@@ -51,6 +52,6 @@ extension ThinbootServer {
                 learned.learn(
                     mac: mac, arch: request.architecture?.name, archCode: request.architecture?.code,
                     uuid: request.uuid, userClass: request.userClass, ip: request.boundAddress?.description)
-            }, logger: logger)
+            }, logger: logger, onBound: { _ in readiness.bound() })
     }
 }

@@ -5,26 +5,37 @@ import Logging
 import ServiceLifecycle
 
 extension ThinbootServer {
-    /// The HTTP server's service for `[http]`: the `[tftp]` root and routes, through `router` when there are routes
-    /// (the same one TFTP uses, so what one protocol learns about a client the other sees).
+    /// The HTTP server's service for `[http]`: the `[tftp]` root and routes through `routing`, the same snapshot
+    /// TFTP answers from (so what one protocol learns about a client the other sees).
     func makeHTTPServices(
-        _ section: HTTPSection, tftp: TFTPSection, router: Router?, events: any BootEventSink = IgnoredBootEvents()
+        _ section: HTTPSection, routing: LiveRouting, readiness: ServeReadiness,
+        events: any BootEventSink = IgnoredBootEvents()
     ) throws -> [any Service] {
-        let provider = HTTPRouteProvider(root: try router?.root ?? StaticRoot(path: tftp.root), router: router)
+        var configuration = section.serverConfiguration()
+        configuration.inheritedListeners = activated.sockets(for: "http")
         return [
-            HTTPServer(configuration: section.serverConfiguration(), provider: provider, logger: logger, events: events)
+            HTTPServer(
+                configuration: configuration, provider: HTTPRouteProvider(live: routing), logger: logger,
+                events: events
+            ) { _ in readiness.bound() }
         ]
     }
 
-    /// The router both TFTP and HTTP answer through, when the config has routes and runs either.
-    func makeSharedRouter(
+    /// The root and router TFTP and HTTP answer from, made from `config` (at start, and again on each reload);
+    /// nil when this process runs neither. `clients` carries what earlier requests taught across reloads.
+    func makeRouting(
+        _ config: ThinbootConfig, clients: ClientMemory,
         onScriptRun: @escaping @Sendable (String, Bool, Duration) -> Void = { _, _, _ in }
-    ) throws -> Router? {
-        guard let tftp = config.tftp, !tftp.routes.isEmpty,
-            (roles.contains(.tftp) && config.tftp != nil) || (roles.contains(.http) && config.http != nil)
+    ) throws -> LiveRouting.Snapshot? {
+        guard let tftp = config.tftp,
+            (roles.contains(.tftp)) || (roles.contains(.http) && config.http != nil)
         else { return nil }
-        return try Router.make(
-            config: config, tftp: tftp, learned: learned, exportStore: exportStore, onScriptRun: onScriptRun,
-            logger: logger)
+        guard !tftp.routes.isEmpty else {
+            return LiveRouting.Snapshot(root: try StaticRoot(path: tftp.root), router: nil)
+        }
+        let router = try Router.make(
+            config: config, tftp: tftp, learned: learned, exportStore: exportStore, clients: clients,
+            onScriptRun: onScriptRun, logger: logger)
+        return LiveRouting.Snapshot(root: router.root, router: router)
     }
 }

@@ -5,11 +5,25 @@ import ServiceLifecycle
 import TFTP
 
 extension ThinbootServer {
-    /// The TFTP server's service for `[tftp]`; `router` is the one shared with HTTP, if the config has routes.
-    func makeTFTPServices(
-        _ section: TFTPSection, router: Router?, events: any BootEventSink = IgnoredBootEvents()
-    ) throws -> [any Service] {
-        let provider: any TFTPContentProvider = try router.map(TFTPRouteProvider.init) ?? StaticRoot(path: section.root)
-        return [TFTPService(configuration: section.server, provider: provider, logger: logger, events: events)]
+    /// The TFTP server's service for `[tftp]`, answering from `routing` (shared with HTTP). Sockets from systemd
+    /// replace the `listen` addresses.
+    func makeTFTPService(
+        _ section: TFTPSection, routing: LiveRouting, readiness: ServeReadiness,
+        events: any BootEventSink = IgnoredBootEvents()
+    ) -> TFTPService {
+        TFTPService(
+            configuration: tftpConfiguration(section, inherited: activated.sockets(for: "tftp")),
+            provider: LiveTFTPProvider(live: routing), logger: logger, events: events
+        ) { _ in readiness.bound() }
+    }
+
+    /// `[tftp]`'s server settings, listening on the sockets systemd passed when there are any.
+    func tftpConfiguration(_ section: TFTPSection, inherited: [CInt] = []) -> TFTPServerConfiguration {
+        var configuration = section.server
+        if !inherited.isEmpty || !activated.sockets(for: "tftp").isEmpty {
+            configuration.listen = []
+        }
+        configuration.inheritedSockets = inherited
+        return configuration
     }
 }

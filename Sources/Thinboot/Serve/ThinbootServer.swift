@@ -11,17 +11,23 @@ public struct ThinbootServer: Sendable {
     public let config: ThinbootConfig
     public let roles: Set<ServerRole>
     public let logger: Logger
+    /// Listening sockets systemd passed, served instead of binding (socket activation).
+    let activated: ActivatedSockets
     /// What ProxyDHCP learns per MAC, read by the TFTP router (one store for the whole process).
     let learned = DHCPLearnedClients()
     /// The NBD exports and their image versions, one store for the NBD server and the route scripts, so the
     /// version a generated config pins is the one the NBD server serves.
     let exportStore: NBDExportStore?
 
-    public init(config: ThinbootConfig, roles: Set<ServerRole> = Set(ServerRole.allCases), logger: Logger) {
+    public init(
+        config: ThinbootConfig, roles: Set<ServerRole> = Set(ServerRole.allCases), logger: Logger,
+        activated: ActivatedSockets = .none
+    ) {
         self.config = config
         self.roles = roles
         self.logger = logger
         exportStore = config.nbd?.makeExportStore(logger: logger)
+        self.activated = activated
     }
 
     /// Runs until SIGTERM/SIGINT, or until a server fails.
@@ -32,13 +38,16 @@ public struct ThinbootServer: Sendable {
         // Made before the router, which reports its script runs to the metrics.
         let metrics = BootMetrics()
         let config = config
-        let router = try makeSharedRouter { script, succeeded, duration in
+        let onScriptRun: @Sendable (String, Bool, Duration) -> Void = { script, succeeded, duration in
             metrics.scriptRan(
                 script: Self.scriptLabel(script, config: config), outcome: succeeded ? "ok" : "error",
                 duration: duration)
         }
+        // What requests taught (arch per IP) outlives every routing snapshot a reload makes.
+        let clients = ClientMemory()
+        let routing = try makeRouting(config, clients: clients, onScriptRun: onScriptRun).map(LiveRouting.init)
         // What `thinboot check` lists, once at start: a lease file that is missing or empty is seen at once.
-        for file in router?.leases.summaries() ?? [] {
+        for file in routing?.snapshot.router?.leases.summaries() ?? [] {
             logger.info(
                 "lease file",
                 metadata: [
@@ -46,22 +55,38 @@ public struct ThinbootServer: Sendable {
                     "leases.live": "\(file.live)", "leases.problem": "\(file.problem ?? "-")",
                 ])
         }
-        let tracker = config.admin.map { Self.makeTracker(config: config, admin: $0, router: router, metrics: metrics) }
-        let events: any BootEventSink = tracker ?? IgnoredBootEvents()
-        if roles.contains(.tftp), let tftp = config.tftp {
-            services.append(contentsOf: try makeTFTPServices(tftp, router: router, events: events))
+        let tracker = config.admin.map {
+            Self.makeTracker(config: config, admin: $0, router: routing?.snapshot.router, metrics: metrics)
         }
-        if roles.contains(.http), let http = config.http, let tftp = config.tftp {
-            services.append(contentsOf: try makeHTTPServices(http, tftp: tftp, router: router, events: events))
+        let events: any BootEventSink = tracker ?? IgnoredBootEvents()
+        let runsTFTP = roles.contains(.tftp) && config.tftp != nil
+        let runsHTTP = roles.contains(.http) && config.http != nil && config.tftp != nil
+        let runsDHCP = roles.contains(.dhcp) && config.dhcp != nil
+        let runsNBD = roles.contains(.nbd) && config.nbd != nil
+        activated.closeUnused(
+            running: Set([runsTFTP ? "tftp" : nil, runsHTTP ? "http" : nil, runsNBD ? "nbd" : nil].compactMap { $0 }),
+            logger: logger)
+        let readiness = ServeReadiness(
+            servers: [runsTFTP, runsHTTP, runsDHCP, runsNBD].count(where: { $0 }), logger: logger)
+        var tftpService: TFTPService?
+        if runsTFTP, let tftp = config.tftp, let routing {
+            tftpService = makeTFTPService(tftp, routing: routing, readiness: readiness, events: events)
+            services.append(tftpService!)
+        }
+        if runsHTTP, let http = config.http, let routing {
+            services.append(
+                contentsOf: try makeHTTPServices(http, routing: routing, readiness: readiness, events: events))
         }
         // After the servers that use it, so it stops first: see ScriptPoolService.
-        if let router { services.append(ScriptPoolService(pool: router.pool)) }
-        if roles.contains(.dhcp), let dhcp = config.dhcp {
-            services.append(try makeDHCPService(dhcp, events: events, metrics: metrics))
+        if let routing { services.append(ScriptPoolService(routing: routing)) }
+        if runsDHCP, let dhcp = config.dhcp {
+            services.append(try makeDHCPService(dhcp, events: events, metrics: metrics, readiness: readiness))
         }
         var nbd: NBDService?
-        if roles.contains(.nbd), let section = config.nbd {
-            nbd = NBDService(section: section, store: exportStore, logger: logger, events: events)
+        if runsNBD, let section = config.nbd {
+            nbd = NBDService(
+                section: section, store: exportStore, logger: logger, events: events,
+                inheritedListeners: activated.sockets(for: "nbd"), onBound: { readiness.bound() })
             services.append(nbd!)
         }
         guard !services.isEmpty else {
@@ -71,7 +96,14 @@ public struct ThinbootServer: Sendable {
                 problem: "no server to run for \(asked): add a [\(asked)] section or change --only")
         }
         if let admin = config.admin, let tracker { services.append(makeAdminService(admin, tracker: tracker)) }
-        services.append(ReloadService(signals: reloads, running: config, roles: roles, nbd: nbd, logger: logger))
+        let server = self
+        services.append(
+            ReloadService(
+                signals: reloads, running: config, nbd: nbd, tftp: tftpService, routing: routing,
+                makeRouting: { config in try server.makeRouting(config, clients: clients, onScriptRun: onScriptRun) },
+                tftpConfiguration: { section in server.tftpConfiguration(section) }, logger: logger))
+        // Last, so its graceful shutdown (STOPPING=1) starts first.
+        services.append(SystemdService())
         var configuration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             logger: logger)
