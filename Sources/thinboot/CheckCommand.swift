@@ -82,7 +82,8 @@ struct CheckCommand: AsyncParsableCommand {
         }
         if let against {
             let changes = ConfigChanges(from: try ThinbootConfig.load(path: against), to: settings)
-            report.append(changes.isEmpty ? "reload: no change from \(against)" : "reload: from \(against), a SIGHUP would")
+            report.append(
+                changes.isEmpty ? "reload: no change from \(against)" : "reload: from \(against), a SIGHUP would")
             for line in changes.appliedOnReload { report.append("  apply   \(line)") }
             for line in changes.needingRestart { report.append("  restart \(line) (only a restart applies it)") }
         }

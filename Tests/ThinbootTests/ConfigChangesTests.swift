@@ -74,7 +74,8 @@ import Testing
             ])
         #expect(
             found.appliedOnReload == [
-                "[tftp] listen: +127.0.0.1:1069", "[tftp] transfer limits", "[[tftp.route]] +ltsp/{arch}/lts.conf -pxelinux.cfg/*", "[[nbd.export]] changed: a",
+                "[tftp] listen: +127.0.0.1:1069", "[tftp] transfer limits",
+                "[[tftp.route]] +ltsp/{arch}/lts.conf -pxelinux.cfg/*", "[[nbd.export]] changed: a",
                 "[[nbd.export]] added: c", "[[nbd.export]] removed: b",
             ])
         #expect(

@@ -170,7 +170,8 @@ public final class NBDServer: Sendable {
                 ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
         do {
-            let channel = try await (inherited.map { bootstrap.withBoundSocket($0) } ?? bootstrap.bind(host: host, port: port))
+            let channel = try await
+                (inherited.map { bootstrap.withBoundSocket($0) } ?? bootstrap.bind(host: host, port: port))
                 .get()
             logger.info(
                 "nbd listening",

@@ -62,7 +62,8 @@ public struct ThinbootConfig: Sendable {
             try ClientsSection(table, paths: paths)
         }
         let admin = try root.table("admin").map { table throws(ConfigError) in try AdminSection(table) }
-        let serve = try root.table("serve").map { table throws(ConfigError) in try ServeSection(table) } ?? ServeSection()
+        let serve =
+            try root.table("serve").map { table throws(ConfigError) in try ServeSection(table) } ?? ServeSection()
         try root.finish()
         if tftp == nil && nbd == nil && dhcp == nil {
             throw ConfigError(

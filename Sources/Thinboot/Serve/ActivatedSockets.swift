@@ -45,7 +45,9 @@ public struct ActivatedSockets: Sendable {
         }
         logger.info(
             "sockets from systemd",
-            metadata: ["systemd.sockets": "\(byName.keys.sorted().map { "\($0)×\(byName[$0]!.count)" }.joined(separator: ","))"])
+            metadata: [
+                "systemd.sockets": "\(byName.keys.sorted().map { "\($0)×\(byName[$0]!.count)" }.joined(separator: ","))"
+            ])
         return ActivatedSockets(byName: byName)
     }
 
@@ -56,7 +58,8 @@ public struct ActivatedSockets: Sendable {
     func closeUnused(running: Set<String>, logger: Logger) {
         for (name, descriptors) in byName where !running.contains(name) {
             logger.warning(
-                "socket from systemd for a server not running here: closing it", metadata: ["systemd.socket": "\(name)"])
+                "socket from systemd for a server not running here: closing it", metadata: ["systemd.socket": "\(name)"]
+            )
             for descriptor in descriptors { close(descriptor) }
         }
     }

@@ -10,7 +10,8 @@ public struct PrivilegeDropError: Error, CustomStringConvertible, Sendable {
 
     static func unknownGroup(_ name: String) -> PrivilegeDropError {
         PrivilegeDropError(
-            description: "[serve] group \"\(name)\" does not exist: create it (`groupadd --system \(name)`) or name another")
+            description:
+                "[serve] group \"\(name)\" does not exist: create it (`groupadd --system \(name)`) or name another")
     }
 
     static func notRoot(user: String, uid: UInt32) -> PrivilegeDropError {

@@ -73,15 +73,15 @@ final class ReloadService: Service, Sendable {
                 }
             } catch {
                 logger.error(
-                    "reload failed: the new routes do not load; nothing changed", metadata: ["reload.error": "\(error)"])
+                    "reload failed: the new routes do not load; nothing changed", metadata: ["reload.error": "\(error)"]
+                )
                 return
             }
         }
         previous.withLock { $0 = config }
         if let tftp, let section = config.tftp {
             do {
-                try await tftp.reload(to: tftpConfiguration(section))
-                applied.append("tftp limits and listeners")
+                if try await tftp.reload(to: tftpConfiguration(section)) { applied.append("tftp limits and listeners") }
             } catch {
                 logger.error(
                     "tftp reload failed; keeping the current listeners and limits",

@@ -113,11 +113,11 @@ public final class TFTPService: Service, Sendable {
         }
     }
 
-    /// Serves `configuration` (its limits and `listen`) from now on. Throws, changing nothing, when a new address
-    /// cannot be bound.
-    public func reload(to configuration: TFTPServerConfiguration) async throws {
+    /// Serves `configuration` (its limits and `listen`) from now on; false when it is the one running. Throws,
+    /// changing nothing, when a new address cannot be bound.
+    public func reload(to configuration: TFTPServerConfiguration) async throws -> Bool {
         let (old, current, fromSystemd) = running.withLock { ($0.configuration, $0.server, $0.fromSystemd) }
-        guard let current, configuration != old, let copies = current.duplicateListeners() else { return }
+        guard let current, configuration != old, let copies = current.duplicateListeners() else { return false }
         // Sockets systemd passed are kept whatever `listen` says (they come first); otherwise an address both
         // configs listen on keeps its socket, and only the new ones are bound.
         let addresses = current.localAddresses
@@ -139,6 +139,7 @@ public final class TFTPService: Service, Sendable {
         replacementSink.yield(server)
         current.shutdownGracefully()
         logger.info("tftp listening", metadata: ["tftp.listen": "\(server.localAddresses)", "tftp.reloaded": "true"])
+        return true
     }
 
     private func stopTakingRequests() {
