@@ -60,6 +60,9 @@ import Testing
         let version1 = patternBytes(count: 1 << 20, seed: 11)
         let version2 = patternBytes(count: 1 << 20, seed: 12)
         let image = try directory.write("images/amd64.img", version1)
+        // Published long before the boot (a file written just now is only taken once it has stayed the same for a
+        // second, and the first fetch may come sooner).
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: image)
         _ = try directory.write(
             "pin.lua",
             """
