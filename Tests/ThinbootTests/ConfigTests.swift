@@ -33,6 +33,9 @@ import Testing
         ("[tftp]\nroot = \"r\"\n[[tftp.route]]\npath = \"x\"\n", "tftp.route[0].script: is required"),
         ("", "nothing to serve"),
         ("[tftp\n", "not valid TOML at line 1"),
+        // toml++ aborted the process on a non-ASCII table name (found by the config-loader fuzz target).
+        ("[tftp]\nroot = \"r\"\n[\u{e9}]\n", "not valid TOML at line 3: a non-ASCII character outside a string"),
+        ("# caf\u{e9}\n[tftp]\nroot = \"\u{e9}t\u{e9}\"\n\u{e9} = 1\n", "not valid TOML at line 4"),
     ])
     func errorsNameFileKeyAndProblem(text: String, expected: String) {
         #expect {
@@ -41,6 +44,14 @@ import Testing
             let message = "\(error)"
             return message.hasPrefix("/srv/t.toml: ") && message.contains(expected)
         }
+    }
+
+    @Test func nonASCIIInStringsAndCommentsIsFine() throws {
+        let config = try ThinbootConfig.parse("# r\u{e9}pertoire\n[tftp]\nroot = \"r\u{e9}\"\n", file: "/srv/t.toml")
+        #expect(config.tftp?.root == "/srv/r\u{e9}")
+        #expect(
+            TOMLText.lineOfNonASCIIOutsideStrings("a = '''\n\u{e9}\n'''\nb = \"\\\"\u{e9}\"\n[\"\u{e9}\"]\n") == nil)
+        #expect(TOMLText.lineOfNonASCIIOutsideStrings("a = \"x\"\n[t]\n[\u{e9}]\n") == 3)
     }
 
     @Test(arguments: [

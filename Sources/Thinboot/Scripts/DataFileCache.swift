@@ -45,6 +45,9 @@ final class DataFileCache: Sendable {
     }
 
     static func parseTOML(_ text: String, name: String) throws(ScriptFileError) -> ScriptValue {
+        if let line = TOMLText.lineOfNonASCIIOutsideStrings(text) {
+            throw ScriptFileError("\(name):\(line): a non-ASCII character outside a string; quote the key")
+        }
         do {
             return convert(try TOMLTable(string: text))
         } catch let error as TOMLParseError {
