@@ -185,7 +185,7 @@ if Context.environment["THINBOOT_FUZZ"] != nil {
         ("nbd-handshake", ["NBD", nioCore]),
         ("nbd-request", ["NBD", nioCore]),
         ("dhcp-codec", ["DHCP"]),
-        ("http-path", ["HTTP", "TFTP"]),
+        ("http-path", ["HTTP", "Files"]),
         ("route-pattern", ["Thinboot"]),
         ("config-loader", ["Thinboot"]),
         ("lease-files", ["DHCP"]),

@@ -1,12 +1,12 @@
+import Files
 import HTTP
-import TFTP
 
 // A request target as NIOHTTP1 hands it over (any bytes; NIO itself does not validate the target), through the
-// parser every GET and HEAD goes through: percent-decoding, then HTTPPath's normalisation. Beyond "no crash":
-// - a path that parses stays confined: relative, no empty, `.` or `..` component, no `\`, no control character;
-// - HTTPPath and TFTPPath agree (one file has one name over both protocols): same path, or 403 where TFTP refuses
-//   access and 404 where it finds nothing to name. TFTP alone drops a ROM's trailing 0xFF padding, so names ending
-//   in 0xFF are left out of that comparison.
+// parser every GET and HEAD goes through: percent-decoding, then RequestPath's normalisation. Beyond "no crash":
+// - a target that parses names a confined path: relative, no empty, `.` or `..` component, no `\`, no control
+//   character;
+// - percent-encoding every byte of a path changes nothing: the target `/%XX%YY…` parses to what RequestPath makes
+//   of the raw bytes, or is refused where they are (404 for nothing named, 403 otherwise).
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTPPath(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
@@ -14,7 +14,7 @@ public func fuzzHTTPPath(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     if let target = try? HTTPRequestTarget(parsing: String(decoding: bytes, as: UTF8.self)) {
         checkConfined(target.path)
     }
-    if bytes.last != 0xFF { checkAgreement(bytes) }
+    checkEncodedEqualsRaw(bytes)
     return 0
 }
 
@@ -27,16 +27,21 @@ func checkConfined(_ path: String) {
     }
 }
 
-func checkAgreement(_ bytes: [UInt8]) {
-    let http: Result<String, HTTPRefusal> = Result { () throws(HTTPRefusal) in try HTTPPath.normalise(bytes) }
-    let tftp: Result<String, TFTPRefusal> = Result { () throws(TFTPRefusal) in try TFTPPath.normalise(bytes) }
-    switch (http, tftp) {
+func checkEncodedEqualsRaw(_ bytes: [UInt8]) {
+    let encoded = "/" + bytes.map { "%" + String($0, radix: 16, uppercase: true).leftPadded }.joined()
+    let http = Result { () throws(HTTPRefusal) in try HTTPRequestTarget(parsing: encoded).path }
+    let raw = Result { () throws(RequestPath.Refusal) in try RequestPath.normalise([UInt8(ascii: "/")] + bytes) }
+    switch (http, raw) {
     case (.success(let a), .success(let b)):
-        precondition(a == b, "HTTP names \(bytes) \(a), TFTP \(b)")
-    case (.failure(let refusal), .failure(let tftpRefusal)):
-        let expected = tftpRefusal.code == .accessViolation ? 403 : 404
-        precondition(refusal.status == expected, "HTTP answers \(refusal.status) where TFTP sends \(tftpRefusal.code)")
+        precondition(a == b, "the encoded target names \(a), the raw bytes \(b)")
+    case (.failure(let refusal), .failure(let reason)):
+        precondition(refusal.status == (reason == .empty ? 404 : 403), "\(refusal.status) for \(reason)")
     default:
-        fatalError("HTTP and TFTP disagree on \(bytes): \(http) versus \(tftp)")
+        fatalError("encoded \(encoded) gives \(http), the raw bytes \(raw)")
     }
+}
+
+extension String {
+    /// Two hex digits.
+    fileprivate var leftPadded: String { count == 1 ? "0" + self : self }
 }

@@ -3,8 +3,8 @@ import DHCP
 // A lease file as `[clients] leases` reads it, through the format detection and all three readers. The first input
 // byte picks where the file is cut, the rest is the file. Beyond "no crash": for the append-only formats (Kea's CSV,
 // ISC dhcpd's blocks), reading the file in two parts — up to the cut, then on from what the first read consumed, as
-// when the server appends while Thinboot reads — gives the same leases and consumes the same bytes as reading it
-// whole; no reader ever consumes more than it was given.
+// when the server appends while Thinboot reads — gives the same leases as reading it whole; no reader ever
+// consumes more than it was given.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzLeaseFiles(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
@@ -40,7 +40,9 @@ func checkAppending<Reader>(
     let first = read(&parts, file[..<cut])
     precondition(first.consumed <= cut, "\(format) consumed more than the first part")
     let second = read(&parts, file[first.consumed...])
+    // Blank space or a comment before a cut-off statement may count as consumed or not: only leases must agree.
+    precondition(first.consumed + second.consumed <= file.count, "\(format) consumed more than the file")
     precondition(
-        first.leases + second.leases == all.leases && first.consumed + second.consumed == all.consumed,
-        "\(format): reading in two parts cut at \(cut) differs from reading whole")
+        first.leases + second.leases == all.leases,
+        "\(format): reading in two parts cut at \(cut) gives other leases than reading whole")
 }
