@@ -122,32 +122,28 @@ public final class BootMetrics: Sendable {
     }
 
     private func counter(_ name: String, _ labels: KeyValuePairs<String, String> = [:]) -> CoreMetrics.Counter {
-        let (key, pairs) = Self.key(name, labels)
-        return counters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: name, dimensions: pairs, factory: factory)
-            counters[key] = counter
-            return counter
-        }
+        Self.metric(name, labels, in: counters) { CoreMetrics.Counter(label: name, dimensions: $0, factory: factory) }
     }
 
     private func timer(_ name: String, _ labels: KeyValuePairs<String, String> = [:]) -> CoreMetrics.Timer {
-        let (key, pairs) = Self.key(name, labels)
-        return timers.withLock { timers in
-            if let timer = timers[key] { return timer }
-            let timer = CoreMetrics.Timer(label: name, dimensions: pairs, factory: factory)
-            timers[key] = timer
-            return timer
-        }
+        Self.metric(name, labels, in: timers) { CoreMetrics.Timer(label: name, dimensions: $0, factory: factory) }
     }
 
     private func meter(_ name: String, _ labels: KeyValuePairs<String, String> = [:]) -> CoreMetrics.Meter {
+        Self.metric(name, labels, in: meters) { CoreMetrics.Meter(label: name, dimensions: $0, factory: factory) }
+    }
+
+    /// The metric of this name and labels from `table`, made by `make` (with the sorted label pairs) the first time.
+    private static func metric<Metric>(
+        _ name: String, _ labels: KeyValuePairs<String, String>, in table: borrowing Mutex<[Key: Metric]>,
+        make: ([(String, String)]) -> Metric
+    ) -> Metric {
         let (key, pairs) = Self.key(name, labels)
-        return meters.withLock { meters in
-            if let meter = meters[key] { return meter }
-            let meter = CoreMetrics.Meter(label: name, dimensions: pairs, factory: factory)
-            meters[key] = meter
-            return meter
+        return table.withLock { metrics in
+            if let metric = metrics[key] { return metric }
+            let metric = make(pairs)
+            metrics[key] = metric
+            return metric
         }
     }
 }
