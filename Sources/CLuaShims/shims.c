@@ -13,8 +13,9 @@ static const char file_marker_key = 0;
 
 // MARK: - Capped allocator
 
-// The standard allocator with accounting: growth past the cap (or after the cap was hit once) is refused, and Lua
-// turns the NULL into a memory error. Shrinking and freeing always succeed, as Lua requires.
+// The standard allocator with accounting: growth past the cap is refused, and Lua answers the NULL with a full
+// emergency collection and one retry of the same request. Any other growth after a refusal, and a retry refused too,
+// exhaust the state: all growth is refused from then on. Shrinking and freeing always succeed, as Lua requires.
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     thinboot_lua_context *context = ud;
     size_t old = ptr ? osize : 0;  // for a new block, osize carries the object type, not a size
@@ -25,11 +26,18 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     if (nsize > old) {
         size_t growth = nsize - old;
+        if (context->refused_size != 0 && context->refused_size != nsize) {
+            context->memory_exhausted = 1;
+        }
         if (context->memory_exhausted || growth > context->memory_limit - context->memory_used ||
             context->memory_used > context->memory_limit) {
-            context->memory_exhausted = 1;
+            if (context->refused_size != 0) {
+                context->memory_exhausted = 1;
+            }
+            context->refused_size = nsize;
             return NULL;
         }
+        context->refused_size = 0;
     }
     void *block = realloc(ptr, nsize);
     if (block == NULL) {
@@ -102,6 +110,7 @@ void thinboot_arm_limits(lua_State *L, int64_t instructions, int64_t nanoseconds
     thinboot_lua_context *context = thinboot_context(L);
     context->instructions_left = instructions;
     context->budget_exhausted = 0;
+    context->refused_size = 0;
     context->memory_exhausted = 0;
     context->timed_out = 0;
     context->error_line = 0;

@@ -103,8 +103,7 @@ final class LuaState {
         thinboot_arm_limits(state, Int64(limits.instructions), limits.maxNanoseconds)
         let status = thinboot_pcall(state, 1, 1)
         thinboot_disarm_limits(state)
-        if status != LUA_OK || context.pointee.budget_exhausted != 0 || context.pointee.memory_exhausted != 0
-            || context.pointee.timed_out != 0
+        if status != LUA_OK || context.pointee.budget_exhausted != 0 || memoryRefused || context.pointee.timed_out != 0
         {
             throw failure(status: status, script: info.script, compiling: false)
         }
@@ -188,6 +187,12 @@ final class LuaState {
         return "(error object is a \(typeName(at: index)) value)"
     }
 
+    /// Whether the call hit the memory cap: a refusal that the emergency collection did not cure, or one the script
+    /// caught and went on from.
+    private var memoryRefused: Bool {
+        context.pointee.memory_exhausted != 0 || context.pointee.refused_size != 0
+    }
+
     /// Turns a failed status (and the limit flags) into a typed error; time, budget and memory failures poison the
     /// state.
     private func failure(status: Int32, script: String, compiling: Bool) -> ScriptError {
@@ -204,7 +209,7 @@ final class LuaState {
                 kind: .budget, script: script, line: recordedLine,
                 reason: "instruction budget of \(limits.instructions) exhausted (endless loop?)")
         }
-        if context.pointee.memory_exhausted != 0 || status == LUA_ERRMEM {
+        if memoryRefused || status == LUA_ERRMEM {
             isPoisoned = true
             return ScriptError(
                 kind: .memory, script: script, line: recordedLine,

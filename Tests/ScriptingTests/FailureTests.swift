@@ -47,6 +47,23 @@ import Testing
         #expect(again?.kind == failure.kind)
     }
 
+    /// Each call builds 4 MiB of strings under an 8 MiB cap and drops them: the garbage of earlier calls is the
+    /// collector's to free, never the next call's failure (the cap counts garbage, so reaching it must first let
+    /// Lua's emergency collection run).
+    @Test func garbageFromEarlierCallsNeverFailsALaterOne() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let churn = try directory.write(
+            "churn.lua",
+            "return function(req) local t = {} for i = 1, 30000 do t[i] = ('x'):rep(100) .. i end return 'built ' .. #t end\n"
+        )
+        let pool = ScriptPool(host: TestHost(root: directory.path), limits: Self.small, workers: 1)
+        for call in 0..<30 {
+            let output = try await pool.run(script: churn, argument: .nil)
+            #expect(output == .bytes(Array("built 30000".utf8)), "call \(call)")
+        }
+    }
+
     @Test func aLoopingScriptDoesNotHoldUpOthers() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -12,8 +12,12 @@ typedef struct thinboot_lua_context {
     /// Bytes currently allocated by the state, and the cap.
     size_t memory_used;
     size_t memory_limit;
-    /// Set when an allocation was refused; from then on every growth is refused until the next reset, so a
-    /// script that catches the memory error with pcall cannot go on.
+    /// The size of a request just refused (0: none), which Lua retries once after a full emergency collection: the
+    /// cap counts garbage too, so only a refusal that the collection could not cure means the cap is reached.
+    size_t refused_size;
+    /// Set when growth was refused for good: the retry failed too, or something other than the retry came next
+    /// (a script caught the error). From then on every growth is refused until the next reset, so a script that
+    /// catches the memory error with pcall cannot go on.
     int memory_exhausted;
     /// Instructions left in the current call; the count hook subtracts `hook_interval` each time it runs.
     int64_t instructions_left;
