@@ -8,22 +8,32 @@ final class HTTPConnectionLimiter: Sendable {
         var total = 0
         var perClient: [String: Int] = [:]
         var channels: [ObjectIdentifier: any Channel] = [:]
+        var maxConnections: Int
+        var maxConnectionsPerClient: Int
     }
 
-    private let maxConnections: Int
-    private let maxConnectionsPerClient: Int
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
 
     init(maxConnections: Int, maxConnectionsPerClient: Int) {
-        self.maxConnections = maxConnections
-        self.maxConnectionsPerClient = maxConnectionsPerClient
+        state = NIOLockedValueBox(
+            State(maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient))
+    }
+
+    /// New limits for the connections that come next (a reload); the ones held already stay.
+    func setLimits(maxConnections: Int, maxConnectionsPerClient: Int) {
+        state.withLockedValue {
+            $0.maxConnections = maxConnections
+            $0.maxConnectionsPerClient = maxConnectionsPerClient
+        }
     }
 
     /// Counts `channel` in if both limits allow it (it is counted out when it closes); false when it must be refused.
     func admit(_ channel: any Channel) -> Bool {
         let client = channel.remoteAddress?.ipAddress ?? "?"
         let admitted = state.withLockedValue { state in
-            guard state.total < maxConnections, state.perClient[client, default: 0] < maxConnectionsPerClient else {
+            guard state.total < state.maxConnections,
+                state.perClient[client, default: 0] < state.maxConnectionsPerClient
+            else {
                 return false
             }
             state.total += 1

@@ -70,15 +70,79 @@ import Testing
             found.lines == [
                 "[tftp] listen: +127.0.0.1:1069", "[tftp] transfer limits",
                 "[[tftp.route]] +ltsp/{arch}/lts.conf -pxelinux.cfg/*", "[[nbd.export]] changed: a",
-                "[[nbd.export]] added: c", "[[nbd.export]] removed: b", "[dhcp] added", "[serve] user or group",
+                "[[nbd.export]] added: c", "[[nbd.export]] removed: b", "[dhcp] added",
+                "[serve] user: nobody -> thinboot",
             ])
+        #expect(found.appliedOnReload == Array(found.lines.dropLast()))
+        #expect(found.needingRestart == ["[serve] user: nobody -> thinboot"])
+    }
+
+    @Test func listenersLimitsDHCPAndAdminApplyAndSectionsAddedWaitForARestart() throws {
+        let before = """
+            [tftp]
+            root = "tftpboot"
+
+            [http]
+            listen = ["127.0.0.1:8080"]
+
+            [nbd]
+            listen = ["127.0.0.1:10809"]
+
+            [dhcp]
+            proxy = true
+            boot = "boot.lua"
+
+            [admin]
+            listen = ["127.0.0.1:9108"]
+            """
+        let after = """
+            [serve]
+            group = "netboot"
+
+            [tftp]
+            root = "tftpboot"
+
+            [http]
+            listen = ["127.0.0.1:8081"]
+            idle_timeout = 5
+
+            [nbd]
+            listen = ["127.0.0.1:10809", "127.0.0.1:10810"]
+            max_connections = 10
+            keep_replaced = 60
+
+            [[nbd.images]]
+            folder = "/srv/images"
+
+            [dhcp]
+            proxy = true
+            interfaces = ["br0"]
+            boot = "boot2.lua"
+            next_server = "10.0.0.5"
+
+            [admin]
+            listen = ["127.0.0.1:9108"]
+            allow = ["10.0.0.0/8"]
+            clients = 10
+            """
+        let found = ConfigChanges(
+            from: try ThinbootConfig.parse(before, file: "/etc/thinboot/t.toml"),
+            to: try ThinbootConfig.parse(after, file: "/etc/thinboot/t.toml"))
         #expect(
             found.appliedOnReload == [
-                "[tftp] listen: +127.0.0.1:1069", "[tftp] transfer limits",
-                "[[tftp.route]] +ltsp/{arch}/lts.conf -pxelinux.cfg/*", "[[nbd.export]] changed: a",
-                "[[nbd.export]] added: c", "[[nbd.export]] removed: b",
+                "[http] listen: +127.0.0.1:8081 -127.0.0.1:8080", "[http] limits and timeouts",
+                "[nbd] listen: +127.0.0.1:10810", "[nbd] limits", "[[nbd.images]] added: /srv/images",
+                "[dhcp] interfaces: all -> br0", "[dhcp] boot: /etc/thinboot/boot.lua -> /etc/thinboot/boot2.lua",
+                "[dhcp] next_server: - -> 10.0.0.5", "[admin] allow: 10.0.0.0/8",
             ])
         #expect(
-            found.needingRestart == ["[dhcp] added", "[serve] user or group"])
+            found.needingRestart == [
+                "[nbd] keep_replaced", "[admin] clients, history_hours or stages", "[serve] group: - -> netboot",
+            ])
+        let dropped = ConfigChanges(
+            from: try ThinbootConfig.parse(before, file: "/etc/thinboot/t.toml"),
+            to: try ThinbootConfig.parse("[tftp]\nroot = \"tftpboot\"\n", file: "/etc/thinboot/t.toml"))
+        #expect(dropped.appliedOnReload == ["[dhcp] removed"])
+        #expect(dropped.needingRestart == ["[http] removed", "[nbd] removed", "[admin] removed"])
     }
 }

@@ -8,6 +8,9 @@ import Synchronization
 /// acts on: `dhcp.mac`, `dhcp.arch`, `dhcp.user_class`, `dhcp.relay`, `dhcp.file`, `dhcp.outcome` (`offered`,
 /// `silent`, `script error`, `dropped`). Clients that are not PXE or HTTP boot, and REQUESTs naming another
 /// server, are left to the site's server without a line (they are most of a network's DHCP traffic).
+///
+/// ``reload(configuration:decide:)`` swaps the interfaces, limits, `next_server` and the script for every request
+/// received after it, on the same sockets; answers being computed finish with what they started with.
 public final class ProxyDHCPServer: Sendable {
     /// What the boot script chose; throwing means the script failed (logged as `script error`, no answer).
     public typealias Decide = @Sendable (PXEClientRequest) async throws -> BootChoice
@@ -15,10 +18,15 @@ public final class ProxyDHCPServer: Sendable {
     /// DHCP teaches about a client is recorded. Called on a receiving thread; must be quick.
     public typealias Observe = @Sendable (PXEClientRequest) -> Void
 
-    public let configuration: ProxyDHCPConfiguration
+    /// What requests are answered with; replaced whole by a reload.
+    private struct Policy {
+        var configuration: ProxyDHCPConfiguration
+        var decide: Decide
+    }
+
     private let dhcp: DHCPSocket
     private let bootServer: DHCPSocket
-    private let decide: Decide
+    private let policy: Mutex<Policy>
     private let observe: Observe
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
@@ -32,14 +40,29 @@ public final class ProxyDHCPServer: Sendable {
         configuration: ProxyDHCPConfiguration, decide: @escaping Decide, observe: @escaping Observe = { _ in },
         logger: Logger
     ) throws(DHCPBindError) {
-        self.configuration = configuration
         dhcp = try DHCPSocket(address: configuration.bindAddress, port: configuration.dhcpPort)
         bootServer = try DHCPSocket(address: configuration.bindAddress, port: configuration.bootServerPort)
-        self.decide = decide
+        policy = Mutex(Policy(configuration: configuration, decide: decide))
         self.observe = observe
         self.logger = logger
         limiter = Mutex(AnswerLimiter(perMAC: configuration.answersPerMAC))
         started = clock.now
+    }
+
+    /// The settings requests are answered with now.
+    public var configuration: ProxyDHCPConfiguration { policy.withLock { $0.configuration } }
+
+    /// Answers every request received from now on with `configuration` and `decide` (SIGHUP). The sockets stay: the
+    /// bind address and ports of `configuration` are not looked at.
+    public func reload(configuration: ProxyDHCPConfiguration, decide: @escaping Decide) {
+        let perMAC = policy.withLock { policy in
+            let before = policy.configuration.answersPerMAC
+            policy = Policy(configuration: configuration, decide: decide)
+            return before
+        }
+        if perMAC != configuration.answersPerMAC {
+            limiter.withLock { $0 = AnswerLimiter(perMAC: configuration.answersPerMAC) }
+        }
     }
 
     /// The ports bound (the real ones when 0 was asked).
@@ -54,7 +77,8 @@ public final class ProxyDHCPServer: Sendable {
         }
     }
 
-    /// Stops receiving within a quarter of a second; answers being computed still go out.
+    /// Stops receiving: nothing received from now on is answered (the threads end within a quarter of a second);
+    /// answers being computed still go out.
     public func shutdown() {
         stopped.store(true, ordering: .relaxed)
     }
@@ -64,6 +88,8 @@ public final class ProxyDHCPServer: Sendable {
             let thread = Thread {
                 while !self.stopped.load(ordering: .relaxed) {
                     guard let datagram = socket.receive(timeoutMilliseconds: 250) else { continue }
+                    // A request that came in after shutdown (during the wait) is not answered.
+                    guard !self.stopped.load(ordering: .relaxed) else { break }
                     self.handle(datagram, on: socket, port: port)
                 }
                 done.resume()
@@ -75,6 +101,8 @@ public final class ProxyDHCPServer: Sendable {
 
     private func handle(_ datagram: DHCPSocket.Datagram, on socket: DHCPSocket, port: PXEClientRequest.Port) {
         let interface = DHCPSocket.interfaceName(datagram.interfaceIndex)
+        // Read once: a reload in the middle of this request does not mix two configs.
+        let (configuration, decide) = policy.withLock { ($0.configuration, $0.decide) }
         guard configuration.interfaces.isEmpty || configuration.interfaces.contains(interface) else { return }
         let message: DHCPMessage
         do {
@@ -106,12 +134,15 @@ public final class ProxyDHCPServer: Sendable {
         }
         Task {
             defer { pending.subtract(1, ordering: .relaxed) }
-            await answer(message, request: request, datagram: datagram, socket: socket)
+            await answer(
+                message, request: request, datagram: datagram, socket: socket, configuration: configuration,
+                decide: decide)
         }
     }
 
     private func answer(
-        _ message: DHCPMessage, request: PXEClientRequest, datagram: DHCPSocket.Datagram, socket: DHCPSocket
+        _ message: DHCPMessage, request: PXEClientRequest, datagram: DHCPSocket.Datagram, socket: DHCPSocket,
+        configuration: ProxyDHCPConfiguration, decide: Decide
     ) async {
         let choice: BootChoice
         do {

@@ -1,16 +1,23 @@
 import HTTP
+import Synchronization
 
 /// What the admin listener answers, through the same HTTP server as boot files (``HTTPServer``): `/status` (the
 /// page), `/status.json`, `/metrics` (Prometheus text format) and `/healthz`. A client outside `[admin] allow`
 /// gets 403 for every path. All of it is rendered on the event loop: a snapshot under one short lock and string
-/// building, no I/O.
-public struct AdminProvider: HTTPBootProvider {
+/// building, no I/O. A reload replaces `allow` for every request after it.
+public final class AdminProvider: HTTPBootProvider {
     public let tracker: BootTracker
-    public let allow: [AddressBlock]
+    private let allowed: Mutex<[AddressBlock]>
 
     public init(tracker: BootTracker, allow: [AddressBlock]) {
         self.tracker = tracker
-        self.allow = allow
+        allowed = Mutex(allow)
+    }
+
+    /// The client addresses answered; anything else gets 403.
+    public var allow: [AddressBlock] {
+        get { allowed.withLock { $0 } }
+        set { allowed.withLock { $0 = newValue } }
     }
 
     /// Always answers at once: nothing here waits for a worker.
@@ -19,6 +26,7 @@ public struct AdminProvider: HTTPBootProvider {
         completion: @escaping @Sendable (Result<HTTPBootAnswer, HTTPRefusal>) -> Void
     ) throws(HTTPRefusal) -> HTTPBootAnswer? {
         let ip = request.clientIP
+        let allow = allow
         guard allow.contains(where: { $0.contains(ip) }) else {
             throw HTTPRefusal.forbidden("Forbidden: this address is not in [admin] allow")
         }

@@ -7,17 +7,20 @@ public struct ConfigChanges: Sendable, Equatable {
     public var isEmpty: Bool { lines.isEmpty }
 
     /// The changes a running `serve` takes on SIGHUP: the routes, their scripts' limits, the arch table and the
-    /// root; TFTP's limits and listen addresses; the NBD exports (and their legacy ports), and what scripts see of them and of the HTTP URL; the `[clients]` lease files. Every
-    /// other change waits for a restart.
+    /// root; TFTP's, HTTP's and NBD's limits and listen addresses; the NBD exports and image folders (and their
+    /// legacy ports), and what scripts see of them and of the HTTP URL; the `[clients]` lease files; all of `[dhcp]`,
+    /// even added or removed; `[admin]` listen and allow. Every other change waits for a restart: a server section
+    /// added or removed, the status page's bounds, `[nbd]` image cache and `keep_replaced`, `[serve]`.
     public var appliedOnReload: [String] { lines.filter(Self.appliesOnReload) }
     /// The changes that wait for a restart.
     public var needingRestart: [String] { lines.filter { !Self.appliesOnReload($0) } }
 
     private static func appliesOnReload(_ line: String) -> Bool {
         [
-            "[[nbd.export]]", "[[tftp.route]]", "[tftp.arch]", "[tftp.scripts]", "[tftp] root", "[tftp] listen",
-            "[tftp] transfer limits", "[nbd] advertise", "[http] advertise",
-            "[clients]",
+            "[[nbd.export]]", "[[nbd.images]]", "[[tftp.route]]", "[tftp.arch]", "[tftp.scripts]", "[tftp] root",
+            "[tftp] listen", "[tftp] transfer limits", "[nbd] advertise", "[nbd] listen", "[nbd] limits",
+            "[http] advertise", "[http] listen", "[http] limits", "[clients]", "[dhcp]", "[admin] listen",
+            "[admin] allow",
         ].contains { line.hasPrefix($0) }
     }
 
@@ -37,7 +40,7 @@ public struct ConfigChanges: Sendable, Equatable {
             Self.listen("[http] listen", old.listen, new.listen, into: &lines)
             var oldServer = old.serverConfiguration()
             oldServer.listen = new.serverConfiguration().listen
-            if oldServer != new.serverConfiguration() { lines.append("[http] limits") }
+            if oldServer != new.serverConfiguration() { lines.append("[http] limits and timeouts") }
             if old.advertise != new.advertise { lines.append("[http] advertise") }
         }
         Self.section("nbd", old.nbd, new.nbd, into: &lines) { old, new, lines in
@@ -48,6 +51,8 @@ public struct ConfigChanges: Sendable, Equatable {
             {
                 lines.append("[nbd] limits")
             }
+            if old.keepReplaced != new.keepReplaced { lines.append("[nbd] keep_replaced") }
+            if old.imageCache != new.imageCache { lines.append("[nbd] image_cache or image_cache_max") }
             let before = Dictionary(old.exports.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             let after = Dictionary(new.exports.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             for export in new.exports {
@@ -62,13 +67,44 @@ public struct ConfigChanges: Sendable, Equatable {
             for export in old.exports where after[export.name] == nil {
                 lines.append("[[nbd.export]] removed: \(export.name)")
             }
+            for folder in new.imageFolders where !old.imageFolders.contains(folder) {
+                lines.append("[[nbd.images]] added: \(folder.folder)")
+            }
+            for folder in old.imageFolders where !new.imageFolders.contains(folder) {
+                lines.append("[[nbd.images]] removed: \(folder.folder)")
+            }
         }
         Self.section("dhcp", old.dhcp, new.dhcp, into: &lines) { old, new, lines in
-            if old != new { lines.append("[dhcp] settings") }
+            if old.interfaces != new.interfaces {
+                lines.append("[dhcp] interfaces: \(Self.names(old.interfaces)) -> \(Self.names(new.interfaces))")
+            }
+            if old.boot != new.boot { lines.append("[dhcp] boot: \(old.boot) -> \(new.boot)") }
+            if old.nextServer != new.nextServer {
+                lines.append(
+                    "[dhcp] next_server: \(old.nextServer.map { "\($0)" } ?? "-") -> \(new.nextServer.map { "\($0)" } ?? "-")"
+                )
+            }
+            if old.answersPerMAC != new.answersPerMAC || old.maxPending != new.maxPending {
+                lines.append("[dhcp] limits")
+            }
         }
         if old.clients != new.clients { lines.append("[clients] lease files") }
-        if old.admin != new.admin { lines.append("[admin] settings") }
-        if old.serve != new.serve { lines.append("[serve] user or group") }
+        Self.section("admin", old.admin, new.admin, into: &lines) { old, new, lines in
+            Self.listen("[admin] listen", old.listen, new.listen, into: &lines)
+            if old.allow != new.allow {
+                lines.append("[admin] allow: \(new.allow.map(\.description).joined(separator: ", "))")
+            }
+            if old.clients != new.clients || old.historyHours != new.historyHours || old.stages != new.stages {
+                lines.append("[admin] clients, history_hours or stages")
+            }
+        }
+        let (oldServe, newServe) = (old.serve, new.serve)
+        if oldServe.user != newServe.user {
+            lines.append("[serve] user: \(oldServe.user ?? "nobody") -> \(newServe.user ?? "nobody")")
+        }
+        if oldServe.group != newServe.group {
+            lines.append("[serve] group: \(oldServe.group ?? "-") -> \(newServe.group ?? "-")")
+        }
         self.lines = lines
     }
 
@@ -83,6 +119,11 @@ public struct ConfigChanges: Sendable, Equatable {
         case (.some, nil): lines.append("[\(name)] removed")
         case (.some(let old), .some(let new)): compare(old, new, &lines)
         }
+    }
+
+    /// Interface names as the config lists them; "all" for none.
+    private static func names(_ interfaces: [String]) -> String {
+        interfaces.isEmpty ? "all" : interfaces.joined(separator: ",")
     }
 
     private static func listen(

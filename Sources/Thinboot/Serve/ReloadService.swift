@@ -1,39 +1,37 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
-import TFTP
 import UnixSignals
 
 /// Re-reads the config file on SIGHUP, whatever the config enables: admins and `logrotate` send SIGHUP as a
 /// matter of course, and its default action would kill the process. A file that no longer parses changes nothing.
-/// What a running server can take is applied (the NBD exports); what changed is logged (``ConfigChanges``), and
-/// what only a restart applies is named in the same line. Route scripts and static files need no signal: they are
-/// re-read when they change. systemd hears `RELOADING=1` before and `READY=1` after.
+/// The routes are swapped first (a script that does not compile refuses the whole reload), then each running
+/// server takes its part (``ReloadPart``); what changed is logged (``ConfigChanges``), and what only a restart
+/// applies is named in the same line, and once in a `needs a restart` line of its own. Route scripts and static
+/// files need no signal: they are re-read when they change. systemd hears `RELOADING=1` before and `READY=1` after.
 final class ReloadService: Service, Sendable {
     private let signals: UnixSignalsSequence
     private let running: ThinbootConfig
-    private let nbd: NBDService?
-    private let tftp: TFTPService?
     private let routing: LiveRouting?
     private let makeRouting: @Sendable (ThinbootConfig) throws -> LiveRouting.Snapshot?
-    private let tftpConfiguration: @Sendable (TFTPSection) -> TFTPServerConfiguration
+    private let parts: [ReloadPart]
     private let logger: Logger
     /// The last config that loaded, for the changes a reload names.
     private let previous: Mutex<ThinbootConfig>
+    /// The restart-only changes already warned about, so each is warned about once.
+    private let announced = Mutex<Set<String>>([])
 
     /// `signals` must already trap SIGHUP when the other services start, so no early signal is missed.
     init(
-        signals: UnixSignalsSequence, running: ThinbootConfig, nbd: NBDService?, tftp: TFTPService?,
-        routing: LiveRouting?, makeRouting: @escaping @Sendable (ThinbootConfig) throws -> LiveRouting.Snapshot?,
-        tftpConfiguration: @escaping @Sendable (TFTPSection) -> TFTPServerConfiguration, logger: Logger
+        signals: UnixSignalsSequence, running: ThinbootConfig, routing: LiveRouting?,
+        makeRouting: @escaping @Sendable (ThinbootConfig) throws -> LiveRouting.Snapshot?, parts: [ReloadPart],
+        logger: Logger
     ) {
-        self.tftp = tftp
         self.routing = routing
         self.makeRouting = makeRouting
-        self.tftpConfiguration = tftpConfiguration
+        self.parts = parts
         self.signals = signals
         self.running = running
-        self.nbd = nbd
         self.logger = logger
         previous = Mutex(running)
     }
@@ -79,23 +77,12 @@ final class ReloadService: Service, Sendable {
             }
         }
         previous.withLock { $0 = config }
-        if let tftp, let section = config.tftp {
+        for part in parts {
             do {
-                if try await tftp.reload(to: tftpConfiguration(section)) { applied.append("tftp limits and listeners") }
+                if try await part.apply(config) { applied.append(part.name) }
             } catch {
                 logger.error(
-                    "tftp reload failed; keeping the current listeners and limits",
-                    metadata: ["reload.error": "\(error)"])
-            }
-        }
-        if let nbd {
-            do {
-                try await nbd.server.reload(
-                    exports: config.nbd?.exports.map(\.definition) ?? [], folders: config.nbd?.imageFolders ?? [])
-                applied.append("nbd exports")
-            } catch {
-                logger.error(
-                    "nbd reload failed; keeping the current exports", metadata: ["reload.error": "\(error)"])
+                    "\(part.name) reload failed; keeping the current ones", metadata: ["reload.error": "\(error)"])
             }
         }
         var metadata: Logger.Metadata = [
@@ -109,5 +96,13 @@ final class ReloadService: Service, Sendable {
             metadata["reload.restart_to_apply"] = "\(pending.joined(separator: "; "))"
         }
         logger.notice("config reloaded", metadata: metadata)
+        let fresh = announced.withLock { announced in
+            let fresh = pending.filter { !announced.contains($0) }
+            announced.formUnion(fresh)
+            return fresh
+        }
+        for line in fresh {
+            logger.warning("needs a restart", metadata: ["reload.key": "\(line)"])
+        }
     }
 }

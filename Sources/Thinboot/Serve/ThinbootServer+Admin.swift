@@ -23,14 +23,15 @@ extension ThinbootServer {
             })
     }
 
-    /// The admin listener for `[admin]`: the boot HTTP server's stack with the admin pages as its provider, and no
-    /// events of its own (its requests are no client's boot).
-    func makeAdminService(_ section: AdminSection, tracker: BootTracker) -> any Service {
+    /// The admin listener for `[admin]`: the boot HTTP server's stack with the admin pages as its provider (whose
+    /// `allow` a reload replaces), and no events of its own (its requests are no client's boot).
+    func makeAdminService(_ section: AdminSection, tracker: BootTracker) -> (
+        server: HTTPServer, provider: AdminProvider
+    ) {
         var logger = logger
         logger[metadataKey: "listener"] = "admin"
-        return HTTPServer(
-            configuration: section.serverConfiguration(),
-            provider: AdminProvider(tracker: tracker, allow: section.allow), logger: logger)
+        let provider = AdminProvider(tracker: tracker, allow: section.allow)
+        return (HTTPServer(configuration: section.serverConfiguration(), provider: provider, logger: logger), provider)
     }
 
     /// A script's name for the metrics' `script` label: its path relative to the config's folder (bounded by the

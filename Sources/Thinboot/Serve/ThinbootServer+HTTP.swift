@@ -5,20 +5,17 @@ import Logging
 import ServiceLifecycle
 
 extension ThinbootServer {
-    /// The HTTP server's service for `[http]`: the `[tftp]` root and routes through `routing`, the same snapshot
-    /// TFTP answers from (so what one protocol learns about a client the other sees).
-    func makeHTTPServices(
+    /// The HTTP server for `[http]`: the `[tftp]` root and routes through `routing`, the same snapshot TFTP answers
+    /// from (so what one protocol learns about a client the other sees).
+    func makeHTTPService(
         _ section: HTTPSection, routing: LiveRouting, readiness: ServeReadiness,
         events: any BootEventSink = IgnoredBootEvents()
-    ) throws -> [any Service] {
+    ) -> HTTPServer {
         var configuration = section.serverConfiguration()
         configuration.inheritedListeners = activated.sockets(for: "http")
-        return [
-            HTTPServer(
-                configuration: configuration, provider: HTTPRouteProvider(live: routing), logger: logger,
-                events: events
-            ) { _ in readiness.bound() }
-        ]
+        return HTTPServer(
+            configuration: configuration, provider: HTTPRouteProvider(live: routing), logger: logger, events: events
+        ) { _ in readiness.bound() }
     }
 
     /// The root and router TFTP and HTTP answer from, made from `config` (at start, and again on each reload);

@@ -68,40 +68,74 @@ public struct ThinbootServer: Sendable {
             logger: logger)
         let readiness = ServeReadiness(
             servers: [runsTFTP, runsHTTP, runsDHCP, runsNBD].count(where: { $0 }), logger: logger)
-        var tftpService: TFTPService?
+        let server = self
+        // What each running server takes from a reloaded config, in this order.
+        var parts: [ReloadPart] = []
         if runsTFTP, let tftp = config.tftp, let routing {
-            tftpService = makeTFTPService(tftp, routing: routing, readiness: readiness, events: events)
-            services.append(tftpService!)
+            let service = makeTFTPService(tftp, routing: routing, readiness: readiness, events: events)
+            services.append(service)
+            parts.append(
+                ReloadPart("tftp limits and listeners") { config in
+                    guard let section = config.tftp else { return false }
+                    return try await service.reload(to: server.tftpConfiguration(section))
+                })
         }
         if runsHTTP, let http = config.http, let routing {
-            services.append(
-                contentsOf: try makeHTTPServices(http, routing: routing, readiness: readiness, events: events))
+            let service = makeHTTPService(http, routing: routing, readiness: readiness, events: events)
+            services.append(service)
+            parts.append(
+                ReloadPart("http limits and listeners") { config in
+                    guard let section = config.http else { return false }
+                    return try await service.reload(to: section.serverConfiguration())
+                })
         }
         // After the servers that use it, so it stops first: see ScriptPoolService.
         if let routing { services.append(ScriptPoolService(routing: routing)) }
-        if runsDHCP, let dhcp = config.dhcp {
-            services.append(try makeDHCPService(dhcp, events: events, metrics: metrics, readiness: readiness))
+        // Whenever this process may run ProxyDHCP: a reload that adds `[dhcp]` starts it.
+        if roles.contains(.dhcp) {
+            let service = try await makeDHCPService(config, events: events, metrics: metrics, readiness: readiness)
+            services.append(service)
+            parts.append(
+                ReloadPart("dhcp") { config in
+                    // Made anew each time: the script's host sees the new config's exports, root and limits.
+                    try service.reload(
+                        to: try await server.dhcpSettings(config, events: events, metrics: metrics, compiled: true))
+                })
         }
-        var nbd: NBDService?
         if runsNBD, let section = config.nbd {
-            nbd = NBDService(
+            let service = NBDService(
                 section: section, store: exportStore, logger: logger, events: events,
                 inheritedListeners: activated.sockets(for: "nbd"), onBound: { readiness.bound() })
-            services.append(nbd!)
+            services.append(service)
+            parts.append(
+                ReloadPart("nbd listeners, limits and exports") { config in
+                    guard let section = config.nbd else { return false }
+                    try await service.server.reload(to: section.serverConfiguration())
+                    return true
+                })
         }
-        guard !services.isEmpty else {
+        guard runsTFTP || runsHTTP || runsDHCP || runsNBD else {
             let asked = roles.map(\.rawValue).sorted().joined(separator: ", ")
             throw ConfigError(
                 file: config.file, key: nil,
                 problem: "no server to run for \(asked): add a [\(asked)] section or change --only")
         }
-        if let admin = config.admin, let tracker { services.append(makeAdminService(admin, tracker: tracker)) }
-        let server = self
+        if let admin = config.admin, let tracker {
+            let (service, provider) = makeAdminService(admin, tracker: tracker)
+            services.append(service)
+            parts.append(
+                ReloadPart("admin listen and allow") { config in
+                    guard let section = config.admin else { return false }
+                    let allowChanged = provider.allow != section.allow
+                    provider.allow = section.allow
+                    return try await service.reload(to: section.serverConfiguration()) || allowChanged
+                })
+        }
         services.append(
             ReloadService(
-                signals: reloads, running: config, nbd: nbd, tftp: tftpService, routing: routing,
+                signals: reloads, running: config, routing: routing,
                 makeRouting: { config in try server.makeRouting(config, clients: clients, onScriptRun: onScriptRun) },
-                tftpConfiguration: { section in server.tftpConfiguration(section) }, logger: logger))
+                parts: parts, logger: logger))
         // Last, so its graceful shutdown (STOPPING=1) starts first.
         services.append(SystemdService())
         var configuration = ServiceGroupConfiguration(
