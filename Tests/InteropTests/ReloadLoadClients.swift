@@ -28,8 +28,8 @@ enum ReloadLoadClients {
     }
 
     /// Lockstep clients in one `poll` loop, as pxelinux asks (`blksize 1408`): resend the RRQ or the last ACK after
-    /// a second of silence, give up after 10 in a row. Each client alternates the static file with `gen/c<index>`,
-    /// whose text names the route generation: it must never go back to an older one.
+    /// a second of silence, give up after 10 in a row. Each client alternates `gen/c<index>` (first), whose text
+    /// names the route generation — it must never go back to an older one —, with the static file.
     static func storm(_ plan: StormPlan) async throws -> StormOutcome {
         let text = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
         let result = try await runTool(
@@ -93,7 +93,7 @@ enum ReloadLoadClients {
                     poller.unregister(self.sock.fileno())
                     del by_fd[self.sock.fileno()]
                     self.sock.close()
-                self.generated = self.round % 2 == 1
+                self.generated = self.round % 2 == 0
                 self.name = "gen/c%d" % self.index if self.generated else plan["file"]
                 self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 self.sock.bind((self.address, 0))
