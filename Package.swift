@@ -189,6 +189,7 @@ if Context.environment["THINBOOT_FUZZ"] != nil {
         ("route-pattern", ["Thinboot"]),
         ("config-loader", ["Thinboot"]),
         ("lease-files", ["DHCP"]),
+        ("image-reader", ["Images", "Files", "CImageReaders"]),
     ]
     for target in fuzzTargets {
         package.targets.append(
