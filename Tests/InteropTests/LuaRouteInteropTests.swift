@@ -125,21 +125,26 @@ import Testing
         }
     }
 
-    /// The example: `thinboot check` passes, and what `render` prints is byte for byte what clients fetch.
+    /// The example: `thinboot check` passes with its image folders empty, as in git; once images are copied in,
+    /// what `render` prints is byte for byte what clients fetch, and the kernel and initrd it names, fetched from
+    /// inside the image version it pins, are that image's own.
     @Test func renderEqualsWhatClientsFetch() async throws {
-        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("examples/ltsp-split").path
-        let check = try await runTool(try thinbootExecutable(), ["check", "--config", example + "/thinboot.toml"])
-        #expect(check.status == 0, "\(check.stderr)")
-        #expect(check.stdoutText.contains("route **/pxelinux.cfg/*"))
+        let empty = try await runTool(
+            try thinbootExecutable(), ["check", "--config", LTSPExampleCopy.example + "/thinboot.toml"])
+        #expect(empty.status == 0, "\(empty.stderr)")
+        #expect(empty.stdoutText.contains("route **/pxelinux.cfg/*"))
+        #expect(empty.stdoutText.contains("route images/{image}/** -> scripts/image.lua (compiled)"))
 
-        let directory = try TemporaryDirectory("ltsp-split")
-        defer { directory.remove() }
-        for item in try FileManager.default.contentsOfDirectory(atPath: example) {
-            try FileManager.default.copyItem(atPath: example + "/" + item, toPath: directory.file(item))
-        }
-        let configFile = directory.file("thinboot.toml")
-        try await RoutedTestServer.serve(directory: directory, configFile: configFile) { server in
+        let copy = try await LTSPExampleCopy()
+        defer { copy.remove() }
+        let configFile = copy.configFile
+        // What check says the folder's image is: the pinned root the config must name.
+        let check = try await runTool(try thinbootExecutable(), ["check", "--config", configFile])
+        #expect(check.status == 0, "\(check.stderr)")
+        let exportLine = try #require(
+            check.stdoutText.split(separator: "\n").first { $0.hasPrefix("  export trusty-i386 ") }, "\(check.stdoutText)")
+        let pinnedRoot = try #require(exportLine.firstMatch(of: /pinned nbdroot=(\S+)$/)?.output.1, "\(exportLine)")
+        try await RoutedTestServer.serve(directory: copy.folder, configFile: configFile) { server in
             let out = try TemporaryDirectory("ltsp-out")
             defer { out.remove() }
             let name = "ltsp-trusty/i386/pxelinux.cfg/01-52-54-00-00-01-01"
@@ -147,7 +152,7 @@ import Testing
                 try thinbootExecutable(),
                 ["render", "--config", configFile, "--mac", "52:54:00:00:01:01", "--ip", "127.0.0.1", name])
             #expect(render.status == 0, "\(render.stderr)")
-            #expect(render.stdoutText.contains("nbdroot=192.168.202.4,trusty-i386,nbd0"))
+            #expect(render.stdoutText.contains(" nbdroot=\(pinnedRoot)\n"), "\(render.stdoutText)")
             // probe walks pxelinux's order and lands on the same file (first: the server learns the MAC of
             // 127.0.0.1 from it, and would answer the UUID name after that).
             let probe = try await runTool(
@@ -160,7 +165,7 @@ import Testing
             #expect(try await sha256(probe.stdout) == sha256(render.stdout))
             #expect(
                 probe.stderr.contains("ltsp-trusty/i386/pxelinux.cfg/b8945908-d6a6-41a9-611d-74a6ab80b83d: not found"))
-            #expect(probe.stderr.contains("\(name): answered, 299 bytes"), "\(probe.stderr)")
+            #expect(probe.stderr.contains("\(name): answered, \(render.stdout.count) bytes"), "\(probe.stderr)")
             let fetched = try await server.fetch(name, to: out.file("cfg"))
             #expect(fetched.status == 0, "\(fetched.stderr)")
             let tftpHPA = try await runTool(
@@ -170,6 +175,22 @@ import Testing
             #expect(try await sha256(file: out.file("cfg")) == rendered)
             #expect(try await sha256(file: out.file("hpa")) == rendered)
 
+            // The KERNEL and initrd= of the config, as pxelinux fetches them (leading `/`: from the TFTP root).
+            let config = render.stdoutText
+            let kernel = try #require(config.firstMatch(of: /KERNEL \/(\S+)/)?.output.1, "\(config)")
+            let initrd = try #require(config.firstMatch(of: #/ initrd=\/(\S+)/#)?.output.1, "\(config)")
+            let pinned = String(pinnedRoot.split(separator: ",")[1])
+            #expect(kernel == "images/\(pinned)/vmlinuz" && initrd == "images/\(pinned)/initrd.img", "\(config)")
+            for (path, original) in [(kernel, copy.kernels["trusty-i386"]!), (initrd, copy.initrds["trusty-i386"]!)] {
+                let expected = try await sha256(Data(original))
+                let bundled = try await server.fetch(String(path), to: out.file("bundled"))
+                #expect(bundled.status == 0, "\(path): \(bundled.stderr)")
+                #expect(try await sha256(file: out.file("bundled")) == expected, "\(path) by the bundled client")
+                let hpa = try await runTool(
+                    "tftp", ["-m", "binary", "127.0.0.1", "\(server.port)", "-c", "get", String(path), out.file("hpa")])
+                #expect(hpa.status == 0, "\(hpa.stderr)")
+                #expect(try await sha256(file: out.file("hpa")) == expected, "\(path) by tftp-hpa")
+            }
         }
     }
 }

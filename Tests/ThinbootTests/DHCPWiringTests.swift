@@ -274,7 +274,7 @@ import Testing
             try await script.choose(try request(mac: 1, arch: 9)) == .file("ipxe.efi", server: nil))
         #expect(
             try await script.choose(try request(mac: 1, arch: 7, userClass: "iPXE"))
-                == .url("http://192.168.202.5/boot.ipxe"))
+                == .url("http://192.168.202.4/boot.ipxe"))
         #expect(
             try await script.choose(try request(mac: 1, arch: 11))
                 == .file("arm64/ipxe.efi", server: IPv4Address(parsing: "192.168.202.6")))

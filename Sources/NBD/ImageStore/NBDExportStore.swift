@@ -273,12 +273,14 @@ public final class NBDExportStore: Sendable {
             }
         }
         let shadowedByConfig = state.withLockedValue { state in
-            let configured = Set(state.configured.map(\.name))
+            let configured = Dictionary(
+                state.configured.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
             var discovered: [String: NBDExportDefinition] = [:]
             var shadowed: [(String, String)] = []
             for (path, entry) in found {
-                if configured.contains(entry.name) {
-                    shadowed.append((entry.name, path))
+                if let configuredPath = configured[entry.name] {
+                    // An entry for this very file only gives it settings (a legacy port): nothing is hidden.
+                    if configuredPath != path { shadowed.append((entry.name, path)) }
                     continue
                 }
                 let known = state.discovered[path]

@@ -6,8 +6,8 @@
 return function(req)
   local inventory = thinboot.data("inventory.toml")
   if inventory.clients[req.mac] == nil then return nil end
-  -- The HTTP server of thinboot.toml (this host, 192.168.202.5, port 80): boot.ipxe from scripts/pxelinux.lua.
-  if req.user_class == "iPXE" then return "http://192.168.202.5/boot.ipxe" end
+  -- The HTTP server of thinboot.toml (the boot host, 192.168.202.4, port 80): boot.ipxe from scripts/pxelinux.lua.
+  if req.user_class == "iPXE" then return "http://192.168.202.4/boot.ipxe" end
   if req.arch == "x86-bios" then return "ltsp-trusty/i386/pxelinux.0" end
   if req.arch == "x86_64-efi" then return "ipxe.efi" end
   if req.arch == "arm64-efi" then return { file = "arm64/ipxe.efi", server = "192.168.202.6" } end
