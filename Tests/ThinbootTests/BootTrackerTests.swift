@@ -112,6 +112,19 @@ import Testing
         #expect(client.bootSeconds == nil)
     }
 
+    /// UEFI firmware fetches iPXE, and iPXE asks DHCP again: one boot, its loader kept.
+    @Test func aChainLoadedLoadersDHCPOfferIsTheSameBoot() throws {
+        let tracker = try tracker()
+        let mac = "52:54:00:00:00:04"
+        tracker.record(BootEvent(source: .dhcp, clientIP: nil, mac: mac, path: "ipxe.efi", outcome: "offered"))
+        tracker.record(tftp("ipxe.efi", from: "10.0.0.9"))
+        tracker.record(BootEvent(source: .dhcp, clientIP: "10.0.0.9", mac: mac, path: "boot.ipxe", outcome: "offered"))
+        tracker.record(tftp("boot.ipxe", from: "10.0.0.9"))
+        #expect(tracker.status().clients[0].stages.map(\.stage) == ["dhcp", "loader", "config"])
+        tracker.record(BootEvent(source: .dhcp, clientIP: "10.0.0.9", mac: mac, path: "ipxe.efi", outcome: "offered"))
+        #expect(tracker.status().clients[0].stages.map(\.stage) == ["dhcp"])
+    }
+
     @Test func theTableIsBoundedAndForgetsTheClientSeenLongestAgo() throws {
         let clock = ManualClock()
         let tracker = try tracker(capacity: 3, clock: clock)

@@ -185,8 +185,9 @@ public final class BootTracker: BootEventSink {
             reached = succeeded && event.phase != .started ? path.flatMap(classifier.classify) : nil
         }
         guard let reached else { return nil }
-        // Power-on again: a new DHCP offer after other stages, or a boot loader after the root.
-        if (reached.stage == .dhcp && client.stages.contains { $0.stage != BootStage.dhcp.rawValue })
+        // Power-on again: a new DHCP offer after a stage past the boot loader, or a boot loader after the root. A
+        // DHCP offer right after the loader is the same boot: a chain-loaded iPXE asks again (UEFI PXE, HTTP boot).
+        if (reached.stage == .dhcp && client.stages.contains { (BootStage(rawValue: $0.stage) ?? .dhcp) > .loader })
             || (reached.stage == .loader && Self.has(.root, client))
         {
             client.stages = []
