@@ -133,7 +133,9 @@ import Testing
             try thinbootExecutable(), ["check", "--config", LTSPExampleCopy.example + "/thinboot.toml"])
         #expect(empty.status == 0, "\(empty.stderr)")
         #expect(empty.stdoutText.contains("route **/pxelinux.cfg/*"))
-        #expect(empty.stdoutText.contains("route images/{image}/** -> scripts/image.lua (compiled)"))
+        #expect(
+            empty.stdoutText.contains(
+                "route images/{image}/** -> \(LTSPExampleCopy.example)/scripts/image.lua (compiled)"))
 
         let copy = try await LTSPExampleCopy()
         defer { copy.remove() }
@@ -142,7 +144,8 @@ import Testing
         let check = try await runTool(try thinbootExecutable(), ["check", "--config", configFile])
         #expect(check.status == 0, "\(check.stderr)")
         let exportLine = try #require(
-            check.stdoutText.split(separator: "\n").first { $0.hasPrefix("  export trusty-i386 ") }, "\(check.stdoutText)")
+            check.stdoutText.split(separator: "\n").first { $0.hasPrefix("  export trusty-i386 ") },
+            "\(check.stdoutText)")
         let pinnedRoot = try #require(exportLine.firstMatch(of: /pinned nbdroot=(\S+)$/)?.output.1, "\(exportLine)")
         try await RoutedTestServer.serve(directory: copy.folder, configFile: configFile) { server in
             let out = try TemporaryDirectory("ltsp-out")
