@@ -62,7 +62,7 @@ struct DiskPartition: Sendable, Hashable {
             guard last >= first else { continue }
             found.append(
                 DiskPartition(
-                    number: index + 1, offset: first &* sectorSize, length: (last - first + 1) &* sectorSize,
+                    number: index + 1, offset: first &* sectorSize, length: (last - first &+ 1) &* sectorSize,
                     isLinux: type == linuxGPTType))
         }
         return found
