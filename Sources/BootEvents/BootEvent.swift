@@ -74,7 +74,7 @@ public struct BootEvent: Sendable {
     public var commands: [CommandCount]
     /// How long it took (for a finished step).
     public var duration: Duration
-    /// A started transfer's live counts, which its server updates as ACKs arrive.
+    /// A started transfer's live counts, which its server updates as ACKs arrive (TFTP) or replies go out (NBD).
     public var progress: TransferProgress?
 
     public init(
@@ -115,8 +115,9 @@ public struct IgnoredBootEvents: BootEventSink {
     public func record(_ event: BootEvent) {}
 }
 
-/// How far a transfer in flight has got: bytes acknowledged and retransmissions, stored by the thread running the
-/// transfer (relaxed atomic stores: no lock, no allocation) and read by the status page.
+/// How far a transfer in flight has got: bytes acknowledged (TFTP) or read (NBD) and retransmissions, stored by the
+/// thread running the transfer (relaxed atomic stores: no lock, no allocation) and read by the status page and the
+/// metrics.
 public final class TransferProgress: Sendable {
     private let acknowledged = Atomic<Int>(0)
     private let resent = Atomic<Int>(0)

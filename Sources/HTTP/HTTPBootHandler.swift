@@ -150,11 +150,11 @@ final class HTTPBootHandler: ChannelInboundHandler {
         case .success(let answer):
             let plan: HTTPResponsePlan
             switch answer {
-            case .bytes(let bytes, let contentType):
+            case .bytes(let bytes, let contentType, _):
                 plan = HTTPResponsePlan(
                     method: head.method, requestHeaders: head.headers, path: path ?? "", length: bytes.readableBytes,
                     contentType: contentType, validators: nil, isFile: false)
-            case .file(let file):
+            case .file(let file, _):
                 plan = HTTPResponsePlan(
                     method: head.method, requestHeaders: head.headers, path: path ?? "", length: file.size,
                     contentType: nil, validators: (file.version.entityTag, file.version.modifiedSeconds),
@@ -192,7 +192,7 @@ final class HTTPBootHandler: ChannelInboundHandler {
             let buffer: ByteBuffer
             if let refusal {
                 buffer = ByteBuffer(string: refusal.message + "\n")
-            } else if case .bytes(let bytes, _) = answer {
+            } else if case .bytes(let bytes, _, _) = answer {
                 // A view of the shared bytes, not a copy.
                 buffer = bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ByteBuffer()
             } else {
@@ -201,7 +201,7 @@ final class HTTPBootHandler: ChannelInboundHandler {
             sent = buffer.readableBytes
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .file(let range):
-            if case .file(let file) = answer {
+            if case .file(let file, _) = answer {
                 // The descriptor stays the provider's: the handle gives it back once the region is written.
                 let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: file.descriptor)
                 fileHandle = handle
@@ -233,8 +233,7 @@ final class HTTPBootHandler: ChannelInboundHandler {
         let elapsed = NIODeadline.now() - request.started
         let kind: BootEvent.ContentKind? =
             switch answer {
-            case .bytes: .generated
-            case .file: .static
+            case .bytes(_, _, let kind), .file(_, let kind): kind
             case nil: nil
             }
         let addresses = addresses(of: channel)

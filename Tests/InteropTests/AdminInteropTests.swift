@@ -176,6 +176,42 @@ import Testing
         }
     }
 
+    /// A long NBD read in four steps by libnbd: after each step `/metrics` counts exactly the bytes read so far, and
+    /// `/status.json` lists the connection in flight with them, before the connection closes; the bytes read match
+    /// the image.
+    @Test func nbdBytesGrowOnMetricsAndStatusWhileAReadRuns() async throws {
+        try await AdminServeHarness.with { harness in
+            let step = AdminServeHarness.imageSize / 4
+            let result = try await runTool(
+                "/usr/bin/nbdsh",
+                [
+                    "-c",
+                    """
+                    import hashlib, json, re, urllib.request
+                    h.set_export_name("\(AdminServeHarness.export)")
+                    h.connect_tcp("127.0.0.1", "\(harness.nbdPort)")
+                    digest = hashlib.sha256()
+                    for i in range(4):
+                        digest.update(h.pread(\(step), i * \(step)))
+                        metrics = urllib.request.urlopen("\(harness.admin)/metrics").read().decode()
+                        counted = re.search(r'^thinboot_nbd_bytes_read_total\\{export="\(AdminServeHarness.export)"\\} (\\d+)$',
+                                            metrics, re.M)
+                        status = json.load(urllib.request.urlopen("\(harness.admin)/status.json"))
+                        live = [t["bytes"] for t in status["transfers"] if t["source"] == "nbd"]
+                        print(counted.group(1) if counted else "-", live)
+                    print(digest.hexdigest())
+                    h.shutdown()
+                    """,
+                ], timeout: .seconds(60),
+                // Debian's Python, which has libnbd's module; no proxy variables for urllib.
+                environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": NSTemporaryDirectory()])
+            let lines = result.stdoutText.split(separator: "\n").map(String.init)
+            #expect(
+                Array(lines.prefix(4)) == (1...4).map { "\($0 * step) [\($0 * step)]" }, "\(lines) \(result.stderr)")
+            #expect(lines.last == (try await sha256(file: harness.folder.file("image.img"))))
+        }
+    }
+
     /// The stage names listed in the table row of `mac`, in document order.
     static func stageNames(inRowOf mac: String, dom: String) -> [String] {
         guard let start = dom.range(of: "data-mac=\"\(mac)\"") else { return [] }

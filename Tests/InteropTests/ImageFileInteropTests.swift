@@ -158,6 +158,47 @@ struct ImageFileInteropTests {
         #expect(lines.contains { $0.contains("export=broken") && $0.contains("not a squashfs") }, "\(lines)")
         #expect(lines.contains { $0.contains("export=truncated") && $0.contains("corrupt image") }, "\(lines)")
     }
+
+    /// A file from inside an image counts as `kind="image"` in the TFTP transfer and HTTP request duration
+    /// histograms, beside a static file (`static`) and a script's own answer (`generated`), each fetched once by
+    /// TFTP and once by HTTP.
+    @Test func filesFromImagesCountAsImageInTheDurationHistograms() async throws {
+        let tree = try TestImageTree()
+        defer { tree.remove() }
+        let images = try TemporaryDirectory("interop-image-kind")
+        defer { images.remove() }
+        let image = images.file("root.img")
+        try await tree.squashfs("gzip", at: image)
+        let adminPort = freeLoopbackPort(udp: false)
+        let routes = Self.config(["root": image]) + "[admin]\nlisten = [\"127.0.0.1:\(adminPort)\"]\n"
+        try await HTTPServeHarness.with(
+            routes: routes, files: Self.script, populate: { try $0.write("static.txt", "static\n") }
+        ) { server in
+            for path in ["images/root/etc/fragment", "static.txt", "menu"] {
+                let tftp = try await runTool(
+                    try thinbootExecutable(),
+                    ["tftp", "get", "--port", "\(server.tftpPort)", "-o", "/dev/null", "127.0.0.1", path],
+                    timeout: .seconds(30))
+                #expect(tftp.status == 0, "\(path): \(tftp.stderr)")
+                #expect(try await server.status(["\(server.base)/\(path)"]) == "200", "\(path)")
+            }
+            // Each transfer is counted when the server has its last ACK, a moment after the client: wait for it.
+            let expected = [
+                #"thinboot_tftp_transfer_duration_seconds_count{kind="image"} 1"#,
+                #"thinboot_tftp_transfer_duration_seconds_count{kind="static"} 1"#,
+                #"thinboot_tftp_transfer_duration_seconds_count{kind="generated"} 1"#,
+                #"thinboot_http_request_duration_seconds_count{kind="image"} 1"#,
+                #"thinboot_http_request_duration_seconds_count{kind="generated"} 1"#,
+            ]
+            var metrics = ""
+            for _ in 0..<50 {
+                metrics = try await server.curl(["http://127.0.0.1:\(adminPort)/metrics"]).stdoutText
+                if expected.allSatisfy(metrics.contains) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            for line in expected { #expect(metrics.contains(line), "\(line) in \(metrics)") }
+        }
+    }
 }
 
 /// The server's stderr, handed over once it stopped.

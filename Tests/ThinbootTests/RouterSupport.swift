@@ -40,10 +40,12 @@ extension Router {
     /// What the TFTP server would send for `request`: the router behind the TFTP adapter, computation awaited.
     func content(for request: TFTPReadRequest) async throws(TFTPRefusal) -> BootContent {
         switch try TFTPRouteProvider(router: self).answer(for: request) {
-        case .content(let content):
+        case .content(let content, _):
             return content
         case .compute(let job):
-            let result = await withCheckedContinuation { continuation in job { continuation.resume(returning: $0) } }
+            let result = await withCheckedContinuation { continuation in
+                job { content, _ in continuation.resume(returning: content) }
+            }
             return try result.get()
         }
     }

@@ -27,6 +27,9 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     private let events: any BootEventSink
     /// When the handshake chose an export: the connection's duration in its event.
     private var transmissionStarted: ContinuousClock.Instant?
+    /// Bytes read so far, for the status page and the metrics while the connection runs: stored once per reply,
+    /// before the reply is flushed, so a client that has its data sees it counted.
+    private var progress: TransferProgress?
     private var machine: NBDConnectionStateMachine
     private var decoder: Decoder = .handshake(NBDHandshakeDecoder())
     /// Bytes read and not yet framed.
@@ -84,14 +87,14 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     /// The connection's boot-status event: the root connected (`export` is `NAME` or `NAME@VERSION`), or closed.
     private func event(
         _ context: ChannelHandlerContext, phase: BootEvent.Phase, export: String, outcome: String, bytes: Int = 0,
-        commands: [BootEvent.CommandCount] = [], duration: Duration = .zero
+        commands: [BootEvent.CommandCount] = [], duration: Duration = .zero, progress: TransferProgress? = nil
     ) -> BootEvent {
         let at = export.firstIndex(of: "@")
         return BootEvent(
             source: .nbd, phase: phase, clientIP: context.remoteAddress?.ipAddress,
             peer: context.remoteAddress.map { "\($0)" }, path: at.map { String(export[..<$0]) } ?? export,
             outcome: outcome, bytes: bytes, version: at.map { String(export[export.index(after: $0)...]) },
-            commands: commands, duration: duration)
+            commands: commands, duration: duration, progress: progress)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -202,13 +205,17 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         case .none:
             break
         case .write(let buffers):
+            progress?.update(bytes: Int(machine.bytesRead), retransmits: 0)
             for buffer in buffers { context.write(wrapOutboundOut(buffer), promise: nil) }
         case .startTransmission(let bytes, let framing):
             timeout?.cancel()
             timeout = nil
             transmissionStarted = .now
             if let export = machine.exportName {
-                events.record(event(context, phase: .started, export: export, outcome: "connected"))
+                let progress = TransferProgress()
+                self.progress = progress
+                events.record(
+                    event(context, phase: .started, export: export, outcome: "connected", progress: progress))
             }
             if case .requests(let refusesWrites) = framing {
                 decoder = .requests(NBDRequestDecoder(refusesWrites: refusesWrites))

@@ -54,6 +54,8 @@ struct NBDConnectionStateMachine {
     private(set) var exportName: String?
     /// The transmission's counts, as of its end.
     private(set) var statistics = NBDTransmission.Statistics()
+    /// Bytes the READ replies so far carry, kept current while the transmission runs (the status page's progress).
+    private(set) var bytesRead: UInt64 = 0
     private var logger = Logger(label: "nbd")
 
     init(directory: NBDListenerDirectory) {
@@ -96,6 +98,7 @@ struct NBDConnectionStateMachine {
             let outcome = transmission.handle(request, shuttingDown: shuttingDown)
             switch outcome {
             case .reply(let buffers):
+                bytesRead = transmission.statistics.bytesRead
                 phase = .transmission(transmission)
                 return .write(buffers)
             case .disconnect:

@@ -88,12 +88,13 @@ enum RequestDecision {
             switch try lookUp(read) {
             case .compute(let computation):
                 return .compute(plan, computation)
-            case .content(let content) where TransferSource.countsWholeFile(content, mode: request.mode):
+            case .content(let content, let kind) where TransferSource.countsWholeFile(content, mode: request.mode):
                 // A file sent as netascii whose size was never counted: read whole, off the engine like a script.
                 return .compute(plan) { completion in
-                    DispatchQueue.global().async { completion(.success(content)) }
+                    DispatchQueue.global().async { completion(.success(content), kind) }
                 }
-            case .content(let content):
+            case .content(let content, let kind):
+                plan.record.kind = kind
                 return .start(plan, try TransferSource(content, mode: request.mode))
             }
         } catch {

@@ -1,3 +1,4 @@
+import BootEvents
 import Files
 import NIOCore
 
@@ -83,14 +84,17 @@ public enum TFTPErrorCode: UInt16, Sendable, Hashable {
 
 /// How a provider answers a read request: with content at hand, or with work that takes a while (a script).
 public enum TFTPAnswer: Sendable {
-    case content(BootContent)
+    /// `kind`: where the bytes come from (a static file, or a script's answer still cached), for the duration
+    /// histogram.
+    case content(BootContent, kind: BootEvent.ContentKind = .static)
     /// Runs on the provider's own threads (never the engine's) and calls its completion once, from any thread.
     case compute(Computation)
 
-    /// Work that computes the content and hands it to its completion, once.
+    /// Work that computes the content and hands it to its completion, once, with where its bytes come from (a
+    /// script, the static root, a file inside an image: the duration histogram's `kind`).
     public typealias Computation =
         @Sendable (
-            _ completion: @escaping @Sendable (Result<BootContent, TFTPRefusal>) -> Void
+            _ completion: @escaping @Sendable (Result<BootContent, TFTPRefusal>, BootEvent.ContentKind) -> Void
         ) -> Void
 }
 

@@ -42,10 +42,13 @@ final class TransferLauncher: Sendable {
 
     /// Runs `computation` off `engine` (a script goes straight to its worker pool), prepares the content there, and
     /// posts the start back to the engine: two thread switches, engine to worker and back.
-    func compute(_ plan: TransferPlan, _ computation: TFTPAnswer.Computation, on engine: TransferEngine) {
-        var plan = plan
-        plan.record.generated = true
-        computation { [plan] content in
+    func compute(_ admitted: TransferPlan, _ computation: TFTPAnswer.Computation, on engine: TransferEngine) {
+        computation { content, kind in
+            let plan = {
+                var plan = admitted
+                plan.record.kind = kind
+                return plan
+            }()
             let source = content.flatMap { content in
                 Result { () throws(TFTPRefusal) in try TransferSource(content, mode: plan.request.mode) }
             }

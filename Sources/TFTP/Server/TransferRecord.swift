@@ -17,8 +17,8 @@ struct TransferRecord: Sendable {
     var retransmits = 0
     var outcome: TransferOutcome
     var message: String?
-    /// A script computed the content (for the duration histogram's `kind`).
-    var generated = false
+    /// Where the content's bytes come from (for the duration histogram's `kind`): answered at once, the static root.
+    var kind: BootEvent.ContentKind = .static
     /// The transfer started (its event said so): its end is `finished`, not `answered`.
     var launched = false
     let started = ContinuousClock.now
@@ -67,7 +67,7 @@ struct TransferRecord: Sendable {
             peer: TFTPServer.describe(client, ip: clientIP),
             path: path ?? request.map { String(decoding: $0.filename, as: UTF8.self) }, outcome: outcome.rawValue,
             message: message, bytes: phase == .started ? 0 : bytes, size: phase == .started ? bytes : nil,
-            retransmits: retransmits, kind: generated ? .generated : .static,
+            retransmits: retransmits, kind: kind,
             duration: started.duration(to: .now))
     }
 

@@ -1,3 +1,4 @@
+import BootEvents
 import Files
 import Images
 import Logging
@@ -11,9 +12,10 @@ import Scripting
 /// engine's or an event loop's. Only ``run(_:knownMAC:knownArch:completion:)`` does slow work, all of it on a
 /// script worker: the neighbour-table lookup (a blocking read of the kernel's table) and the script.
 public final class Router: Sendable {
-    /// What a request gets without running a script, or the script to run for it.
+    /// What a request gets without running a script (a static file, or a script's answer still cached: `kind`
+    /// says which), or the script to run for it.
     public enum Decision: Sendable {
-        case content(BootContent)
+        case content(BootContent, kind: BootEvent.ContentKind)
         case script(RouteJob)
     }
 
@@ -71,20 +73,21 @@ public final class Router: Sendable {
             clients.remember(arch: loaderArch, for: request.ip)
         }
         guard let (route, match) = firstRoute(for: request.path, protocol: request.fields.name) else {
-            return .content(try staticContent(at: request.path, for: request))
+            return .content(try staticContent(at: request.path, for: request), kind: .static)
         }
-        if let cached = generated.content(for: request) { return .content(cached) }
+        if let cached = generated.content(for: request) { return .content(cached, kind: .generated) }
         var request = request
         request.match = match
         return .script(RouteJob(route: route, request: request))
     }
 
-    /// Runs `job`'s script on the pool and calls `completion` once, on the worker. `knownMAC`/`knownArch` stand in
-    /// for the neighbour table and the boot-loader memory (for `thinboot render`); the path and route captures
-    /// still take precedence.
+    /// Runs `job`'s script on the pool and calls `completion` once, on the worker, with the content and where its
+    /// bytes come from: the script's own (`generated`), a file inside an image (`image`), or the static root (a
+    /// `thinboot.file` or nil answer: `static`). `knownMAC`/`knownArch` stand in for the neighbour table and the
+    /// boot-loader memory (for `thinboot render`); the path and route captures still take precedence.
     public func run(
         _ job: RouteJob, knownMAC: MACAddress? = nil, knownArch: String? = nil,
-        completion: @escaping @Sendable (Result<BootContent, BootRefusal>) -> Void
+        completion: @escaping @Sendable (Result<BootContent, BootRefusal>, BootEvent.ContentKind) -> Void
     ) {
         let started = ContinuousClock.now
         pool.run(
@@ -101,7 +104,7 @@ public final class Router: Sendable {
             completion: { result in
                 if case .success(.imageFile(let export, let path)) = result {
                     self.onScriptRun(job.route.script, true, started.duration(to: .now))
-                    self.imageContent(path, in: export, of: job, completion: completion)
+                    self.imageContent(path, in: export, of: job) { completion($0, .image) }
                     return
                 }
                 let content = self.content(from: result, of: job)
@@ -110,7 +113,10 @@ public final class Router: Sendable {
                 } else {
                     self.onScriptRun(job.route.script, true, started.duration(to: .now))
                 }
-                completion(content)
+                // A script's own bytes, or a file of the root it named (or fell through to).
+                let kind: BootEvent.ContentKind
+                if case .success(.bytes) = result { kind = .generated } else { kind = .static }
+                completion(content, kind)
             })
     }
 
@@ -120,11 +126,11 @@ public final class Router: Sendable {
     {
         let job: RouteJob
         switch try decide(request) {
-        case .content(let content): return content
+        case .content(let content, _): return content
         case .script(let matched): job = matched
         }
         let result = await withCheckedContinuation { continuation in
-            run(job, knownMAC: knownMAC, knownArch: knownArch) { continuation.resume(returning: $0) }
+            run(job, knownMAC: knownMAC, knownArch: knownArch) { content, _ in continuation.resume(returning: content) }
         }
         return try result.get()
     }

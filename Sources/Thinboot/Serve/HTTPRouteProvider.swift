@@ -1,3 +1,4 @@
+import BootEvents
 import Files
 import HTTP
 
@@ -27,14 +28,14 @@ struct HTTPRouteProvider: HTTPBootProvider {
             throw error.http
         }
         switch decision {
-        case .content(let content):
-            return Self.answer(content)
+        case .content(let content, let kind):
+            return Self.answer(content, kind: kind)
         case .script(let job):
             router.run(
                 job, knownMAC: request.query["mac"].flatMap { MACAddress(parsing: $0) },
                 knownArch: Self.arch(fromQuery: request.query)
-            ) { result in
-                completion(result.mapError(\.http).map(Self.answer))
+            ) { result, kind in
+                completion(result.mapError(\.http).map { Self.answer($0, kind: kind) })
             }
             return nil
         }
@@ -49,10 +50,10 @@ struct HTTPRouteProvider: HTTPBootProvider {
         }
     }
 
-    private static func answer(_ content: BootContent) -> HTTPBootAnswer {
+    private static func answer(_ content: BootContent, kind: BootEvent.ContentKind) -> HTTPBootAnswer {
         switch content {
-        case .bytes(let bytes): .bytes(bytes, contentType: nil)
-        case .file(let file): .file(file)
+        case .bytes(let bytes): .bytes(bytes, contentType: nil, kind: kind)
+        case .file(let file): .file(file, kind: kind)
         }
     }
 

@@ -21,11 +21,11 @@ public struct TFTPRouteProvider: TFTPContentProvider {
             throw error.tftp
         }
         switch decision {
-        case .content(let content):
-            return .content(content)
+        case .content(let content, let kind):
+            return .content(content, kind: kind)
         case .script(let job):
             return .compute { completion in
-                router.run(job) { result in completion(result.mapError(\.tftp)) }
+                router.run(job) { result, kind in completion(result.mapError(\.tftp), kind) }
             }
         }
     }

@@ -6,8 +6,9 @@ import Synchronization
 
 /// The Prometheus metrics of `/metrics`, made with swift-metrics over swift-prometheus's registry (one registry
 /// per server, no process-wide bootstrap). Counted once per transfer, request, connection or DHCP answer, from
-/// the ``BootEvent`` that ends it, never per block. Labels come from small fixed sets — outcome, status, kind,
-/// command, arch, and the export and script names of the config — never a file name, a MAC or an IP.
+/// the ``BootEvent`` that ends it, never per block (NBD bytes also as the status sees a connection's grow). Labels
+/// come from small fixed sets — outcome, status, kind, command, arch, and the export and script names of the
+/// config — never a file name, a MAC or an IP.
 public final class BootMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
@@ -78,9 +79,7 @@ public final class BootMetrics: Sendable {
         case (.nbd, _):
             let export = event.path ?? "-"
             meter("thinboot_nbd_connections", ["export": export]).decrement()
-            if event.bytes > 0 {
-                counter("thinboot_nbd_bytes_read_total", ["export": export]).increment(by: Int64(event.bytes))
-            }
+            nbdRead(export: export, bytes: event.bytes)
             for command in event.commands {
                 let ok = command.count - command.failed
                 if ok > 0 {
@@ -99,6 +98,13 @@ public final class BootMetrics: Sendable {
             counter("thinboot_dhcp_answers_total", ["arch": event.arch ?? "unknown", "outcome": event.outcome])
                 .increment()
         }
+    }
+
+    /// Bytes READ replies carried on connections to `export`: at the connection's end, and before it for what the
+    /// boot status saw in flight (``BootTracker/status()``).
+    func nbdRead(export: String, bytes: Int) {
+        guard bytes > 0 else { return }
+        counter("thinboot_nbd_bytes_read_total", ["export": export]).increment(by: Int64(bytes))
     }
 
     /// One run of a script (`script` is its name in the config, not a path), `outcome` `ok` or `error`.

@@ -22,6 +22,10 @@ public final class BootTracker: BootEventSink {
         var transfer: BootStatus.Transfer
         /// Bytes and retransmissions as the transfer's server updates them.
         var progress: TransferProgress?
+        /// An NBD connection's export, as its metrics label it.
+        var export: String?
+        /// Bytes of `progress` already added to `thinboot_nbd_bytes_read_total`; the connection's end adds the rest.
+        var countedBytes = 0
     }
 
     struct State {
@@ -65,14 +69,14 @@ public final class BootTracker: BootEventSink {
     }
 
     public func record(_ event: BootEvent) {
-        metrics.record(event)
         let now = clock()
         let path = event.path.map(Self.pathWithoutQuery)
         var learned = Self.macNamed(by: event)
         if learned == nil, let ip = event.clientIP, needsLookUp(ip) {
             learned = macForIP(ip).map { ($0.mac.description, $0.source) }
         }
-        let completedBoot: Double? = state.withLock { state in
+        let (completedBoot, countedBytes): (Double?, Int) = state.withLock { state in
+            var countedBytes = 0
             switch (event.source, event.phase) {
             case (.tftp, .started), (.nbd, .started):
                 if let peer = event.peer, state.inFlight.count < Self.inFlightCapacity {
@@ -80,13 +84,15 @@ public final class BootTracker: BootEventSink {
                         transfer: BootStatus.Transfer(
                             source: event.source.rawValue, client: event.clientIP ?? peer, mac: learned?.mac,
                             path: path, bytes: 0, size: event.size, retransmits: 0, started: now, rate: 0),
-                        progress: event.progress)
+                        progress: event.progress, export: event.source == .nbd ? event.path : nil)
                 }
             case (.tftp, .finished), (.nbd, .finished):
-                if let peer = event.peer { state.inFlight[peer] = nil }
+                if let peer = event.peer { countedBytes = state.inFlight.removeValue(forKey: peer)?.countedBytes ?? 0 }
             default: break
             }
-            guard var row = Self.row(for: event, mac: learned?.mac, now: now, in: &state) else { return nil }
+            guard var row = Self.row(for: event, mac: learned?.mac, now: now, in: &state) else {
+                return (nil, countedBytes)
+            }
             if let learned, row.client.mac == nil {
                 row.client.mac = learned.mac
                 row.client.macSource = learned.source
@@ -107,29 +113,44 @@ public final class BootTracker: BootEventSink {
                 state.inFlight[peer]?.transfer.mac = row.client.mac
             }
             Self.store(row, in: &state)
-            return completed
+            return (completed, countedBytes)
         }
+        // What a status taken during the connection already counted is not counted again.
+        var uncounted = event
+        uncounted.bytes -= countedBytes
+        metrics.record(uncounted)
         if let completedBoot { metrics.bootCompleted(seconds: completedBoot) }
     }
 
-    /// The status now: clients seen within the history, newest first, and what is in flight.
+    /// The status now: clients seen within the history, newest first, and what is in flight. NBD bytes read since
+    /// the last status are added to the metrics here, so a scrape during a long read sees it grow while the hot
+    /// path only stores its progress.
     public func status() -> BootStatus {
         let now = clock()
-        let (clients, transfers) = state.withLock { state in
+        let (clients, transfers, reads) = state.withLock { state in
             while let oldest = state.rows.oldestEntry, oldest.value.client.lastSeen < now - history {
                 Self.remove(oldest.key, from: &state)
             }
             let clients = state.rows.newestFirst().map(\.client)
-            let transfers = state.inFlight.values.map { inFlight in
+            var reads: [(export: String, bytes: Int)] = []
+            var transfers: [BootStatus.Transfer] = []
+            transfers.reserveCapacity(state.inFlight.count)
+            for index in state.inFlight.values.indices {
+                let inFlight = state.inFlight.values[index]
                 var transfer = inFlight.transfer
                 if let progress = inFlight.progress {
                     transfer.bytes = progress.bytes
                     transfer.retransmits = progress.retransmits
+                    if let export = inFlight.export, transfer.bytes > inFlight.countedBytes {
+                        reads.append((export, transfer.bytes - inFlight.countedBytes))
+                        state.inFlight.values[index].countedBytes = transfer.bytes
+                    }
                 }
-                return transfer
+                transfers.append(transfer)
             }
-            return (clients, transfers)
+            return (clients, transfers, reads)
         }
+        for read in reads { metrics.nbdRead(export: read.export, bytes: read.bytes) }
         var booting = 0
         let rows = clients.map { client in
             var client = client
