@@ -8,10 +8,12 @@ import CDHCPShims
 /// address; sends out of a chosen interface).
 final class DHCPSocket: Sendable {
     let descriptor: Int32
+    /// The address and port it is bound to (the real port when 0 was asked).
+    let address: IPv4Address
     let port: UInt16
 
     /// A socket bound to `address:port`, or the reason it cannot be.
-    init(address: IPv4Address, port: UInt16) throws(DHCPBindError) {
+    convenience init(address: IPv4Address, port: UInt16) throws(DHCPBindError) {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw DHCPBindError(address: "\(address)", port: port, errno: Glibc.errno) }
         var on: Int32 = 1
@@ -25,18 +27,40 @@ final class DHCPSocket: Sendable {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0, cdhcp_prepare_socket(fd) == 0 else {
+        guard bound == 0 else {
             let error = Glibc.errno
             close(fd)
             throw DHCPBindError(address: "\(address)", port: port, errno: error)
         }
+        try self.init(adopting: fd)
+    }
+
+    /// Serves `fd`, a UDP socket already bound (by `init(address:port:)`, or by systemd for socket activation),
+    /// and closes it when done. Only a socket from systemd can fail the type checks.
+    init(adopting fd: Int32) throws(DHCPBindError) {
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &local) {
+        let named = withUnsafeMutablePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        let address = Self.address(local.sin_addr.s_addr)
+        let port = UInt16(bigEndian: local.sin_port)
+        var type: Int32 = 0
+        var typeLength = socklen_t(MemoryLayout<Int32>.size)
+        guard named == 0, local.sin_family == sa_family_t(AF_INET),
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLength) == 0, type == Int32(SOCK_DGRAM.rawValue)
+        else {
+            close(fd)
+            throw .inheritedNotUDP(address, port: port)
+        }
+        guard cdhcp_prepare_socket(fd) == 0 else {
+            let error = Glibc.errno
+            close(fd)
+            throw DHCPBindError(address: "\(address)", port: port, errno: error)
+        }
         descriptor = fd
-        self.port = UInt16(bigEndian: local.sin_port)
+        self.address = address
+        self.port = port
     }
 
     deinit { close(descriptor) }

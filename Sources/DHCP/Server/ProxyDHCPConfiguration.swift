@@ -16,6 +16,10 @@ public struct ProxyDHCPConfiguration: Sendable {
     public var answersPerMAC: Int
     /// Boot script calls in flight at once; requests past it are dropped (the firmware asks again).
     public var maxPending: Int
+    /// Bound UDP sockets passed by systemd (socket activation), told apart by the port each is bound to: the one on
+    /// `dhcpPort` and the one on `bootServerPort` are served instead of binding that port. A port with no socket
+    /// here is bound as usual.
+    public var inheritedSockets: [Int32] = []
 
     public init(
         bindAddress: IPv4Address = .zero, dhcpPort: UInt16 = 67, bootServerPort: UInt16 = 4011,

@@ -35,13 +35,31 @@ public final class ProxyDHCPServer: Sendable {
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
 
-    /// Binds both ports (the error names the port and says what privilege binding it needs).
+    /// Takes the sockets systemd passed and binds the ports they do not cover (the error names the port and says
+    /// what privilege binding it needs, or which socket from systemd is on neither port).
     public init(
         configuration: ProxyDHCPConfiguration, decide: @escaping Decide, observe: @escaping Observe = { _ in },
         logger: Logger
     ) throws(DHCPBindError) {
-        dhcp = try DHCPSocket(address: configuration.bindAddress, port: configuration.dhcpPort)
-        bootServer = try DHCPSocket(address: configuration.bindAddress, port: configuration.bootServerPort)
+        let ports = [configuration.dhcpPort, configuration.bootServerPort]
+        var inherited: [UInt16: DHCPSocket] = [:]
+        for descriptor in configuration.inheritedSockets {
+            let socket = try DHCPSocket(adopting: descriptor)
+            guard ports.contains(socket.port), inherited[socket.port] == nil else {
+                throw .inheritedOnOtherPort(socket.address, port: socket.port, expected: ports)
+            }
+            inherited[socket.port] = socket
+        }
+        if let socket = inherited[configuration.dhcpPort] {
+            dhcp = socket
+        } else {
+            dhcp = try DHCPSocket(address: configuration.bindAddress, port: configuration.dhcpPort)
+        }
+        if let socket = inherited[configuration.bootServerPort] {
+            bootServer = socket
+        } else {
+            bootServer = try DHCPSocket(address: configuration.bindAddress, port: configuration.bootServerPort)
+        }
         policy = Mutex(Policy(configuration: configuration, decide: decide))
         self.observe = observe
         self.logger = logger

@@ -10,8 +10,8 @@ import Logging
 /// instead of binding its `listen` addresses, so systemd can hold port 69 while Thinboot restarts and Thinboot
 /// never needs a capability for it.
 public struct ActivatedSockets: Sendable {
-    /// The names a `.socket` unit gives, one per server. (`admin` is reserved for the admin listener.)
-    public static let names = ["tftp", "http", "nbd"]
+    /// The names a `.socket` unit gives, one per server (`dhcp` for both ProxyDHCP ports, told apart by port).
+    public static let names = ["tftp", "http", "nbd", "dhcp", "admin"]
 
     private let byName: [String: [CInt]]
 

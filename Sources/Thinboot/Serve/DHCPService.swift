@@ -7,7 +7,8 @@ import Synchronization
 /// `serve` saying which port and what privilege it needs), answers until graceful shutdown.
 ///
 /// A reload (``reload(to:)``) changes the running responder's interfaces, limits, `next_server` and boot script in
-/// place; a `[dhcp]` section added starts one (binding the ports then), a section removed stops it.
+/// place; a `[dhcp]` section added starts one (binding the ports then), a section removed stops it. Sockets from
+/// systemd serve the first responder only: one started after a stop binds its own.
 public final class DHCPService: Service, Sendable {
     /// What the responder answers with: `[dhcp]` and the boot script's decision.
     public struct Settings: Sendable {
@@ -24,6 +25,8 @@ public final class DHCPService: Service, Sendable {
         /// What the group starts with; nil when `[dhcp]` is absent at start (a reload may add it).
         var initial: Settings?
         var server: ProxyDHCPServer?
+        /// Sockets from systemd (socket activation) the next responder takes; none once one has.
+        var inherited: [Int32]
         /// The section the running responder answers with.
         var section: DHCPSection?
         var stopping = false
@@ -38,12 +41,14 @@ public final class DHCPService: Service, Sendable {
     private let startedSink: AsyncStream<ProxyDHCPServer>.Continuation
 
     /// - Parameter settings: nil for a service that answers nothing until a reload adds `[dhcp]`.
+    /// - Parameter inheritedSockets: bound UDP sockets systemd passed, served instead of binding their ports
+    ///   (``ProxyDHCPConfiguration/inheritedSockets``).
     /// - Parameter onBound: told the ports of the responder the group starts with.
     public init(
-        settings: Settings?, observe: @escaping ProxyDHCPServer.Observe = { _ in }, logger: Logger,
-        onBound: @escaping @Sendable ((dhcp: UInt16, bootServer: UInt16)) -> Void = { _ in }
+        settings: Settings?, inheritedSockets: [Int32] = [], observe: @escaping ProxyDHCPServer.Observe = { _ in },
+        logger: Logger, onBound: @escaping @Sendable ((dhcp: UInt16, bootServer: UInt16)) -> Void = { _ in }
     ) {
-        state = Mutex(State(initial: settings))
+        state = Mutex(State(initial: settings, inherited: inheritedSockets))
         self.observe = observe
         self.logger = logger
         self.onBound = onBound
@@ -100,7 +105,11 @@ public final class DHCPService: Service, Sendable {
 
     /// Binds a responder for `settings` and hands it to ``run()``.
     private func start(_ settings: Settings) throws(DHCPBindError) -> ProxyDHCPServer {
-        let configuration = settings.section.serverConfiguration()
+        var configuration = settings.section.serverConfiguration()
+        configuration.inheritedSockets = state.withLock { state in
+            defer { state.inherited = [] }
+            return state.inherited
+        }
         let server = try ProxyDHCPServer(
             configuration: configuration, decide: settings.decide, observe: observe, logger: logger)
         state.withLock {

@@ -24,14 +24,17 @@ extension ThinbootServer {
     }
 
     /// The admin listener for `[admin]`: the boot HTTP server's stack with the admin pages as its provider (whose
-    /// `allow` a reload replaces), and no events of its own (its requests are no client's boot).
+    /// `allow` a reload replaces), and no events of its own (its requests are no client's boot). Sockets from
+    /// systemd named `admin` replace `listen`.
     func makeAdminService(_ section: AdminSection, tracker: BootTracker) -> (
         server: HTTPServer, provider: AdminProvider
     ) {
         var logger = logger
         logger[metadataKey: "listener"] = "admin"
         let provider = AdminProvider(tracker: tracker, allow: section.allow)
-        return (HTTPServer(configuration: section.serverConfiguration(), provider: provider, logger: logger), provider)
+        var configuration = section.serverConfiguration()
+        configuration.inheritedListeners = activated.sockets(for: "admin")
+        return (HTTPServer(configuration: configuration, provider: provider, logger: logger), provider)
     }
 
     /// A script's name for the metrics' `script` label: its path relative to the config's folder (bounded by the

@@ -5,8 +5,9 @@ import ServiceLifecycle
 
 extension ThinbootServer {
     /// The ProxyDHCP service, answering as `[dhcp]` of `config` says (nothing until a reload adds the section when
-    /// it is absent). What each PXE request taught (answered or not: a REQUEST to the site's server names the
-    /// client's address) is recorded in ``learned``, which the TFTP and HTTP router reads.
+    /// it is absent), on the sockets from systemd named `dhcp` where there are any. What each PXE request taught
+    /// (answered or not: a REQUEST to the site's server names the client's address) is recorded in ``learned``,
+    /// which the TFTP and HTTP router reads.
     func makeDHCPService(
         _ config: ThinbootConfig, events: any BootEventSink = IgnoredBootEvents(), metrics: BootMetrics? = nil,
         readiness: ServeReadiness
@@ -14,6 +15,7 @@ extension ThinbootServer {
         let learned = learned
         return DHCPService(
             settings: try await dhcpSettings(config, events: events, metrics: metrics),
+            inheritedSockets: activated.sockets(for: "dhcp"),
             observe: { request in
                 guard let mac = MACAddress(bytes: request.hardwareAddress), mac.isClientAddress else { return }
                 learned.learn(

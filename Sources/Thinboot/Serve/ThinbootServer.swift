@@ -63,9 +63,11 @@ public struct ThinbootServer: Sendable {
         let runsHTTP = roles.contains(.http) && config.http != nil && config.tftp != nil
         let runsDHCP = roles.contains(.dhcp) && config.dhcp != nil
         let runsNBD = roles.contains(.nbd) && config.nbd != nil
-        activated.closeUnused(
-            running: Set([runsTFTP ? "tftp" : nil, runsHTTP ? "http" : nil, runsNBD ? "nbd" : nil].compactMap { $0 }),
-            logger: logger)
+        let running: [String?] = [
+            runsTFTP ? "tftp" : nil, runsHTTP ? "http" : nil, runsNBD ? "nbd" : nil, runsDHCP ? "dhcp" : nil,
+            config.admin != nil ? "admin" : nil,
+        ]
+        activated.closeUnused(running: Set(running.compactMap { $0 }), logger: logger)
         let readiness = ServeReadiness(
             servers: [runsTFTP, runsHTTP, runsDHCP, runsNBD].count(where: { $0 }), logger: logger)
         let server = self
