@@ -171,10 +171,10 @@ let package = Package(
 )
 
 // libFuzzer targets, one executable per parser, each an `LLVMFuzzerTestOneInput` over the real code. They exist only
-// when THINBOOT_FUZZ is set, as scripts/fuzz sets it: libFuzzer brings its own `main`, so in that mode the `thinboot`
-// executable (whose `main` would clash, and which nothing links against) leaves the package, and one plain
-// `swift build --sanitize=fuzzer --sanitize=address` builds every target (per-product builds each rebuilt every
-// dependency). Sources and seed corpora are in Tests/Fuzz/<name>/.
+// when THINBOOT_FUZZ is set, as scripts/fuzz sets it: in that mode the `thinboot` executable (which nothing links
+// against) leaves the package, and one `swift build` with scripts/fuzz's sanitizer flags builds every target
+// (per-product builds each rebuilt every dependency). Each target's main.swift hands its arguments to libFuzzer's
+// driver (CFuzzDriver). Sources and seed corpora are in Tests/Fuzz/<name>/.
 if Context.environment["THINBOOT_FUZZ"] != nil {
     package.products.removeAll { $0.name == "thinboot" }
     package.targets.removeAll { $0.name == "thinboot" }
@@ -191,10 +191,11 @@ if Context.environment["THINBOOT_FUZZ"] != nil {
         ("lease-files", ["DHCP"]),
         ("image-reader", ["Images", "Files", "CImageReaders"]),
     ]
+    package.targets.append(.target(name: "CFuzzDriver", path: "Tests/Fuzz/CFuzzDriver"))
     for target in fuzzTargets {
         package.targets.append(
             .executableTarget(
-                name: "fuzz-\(target.name)", dependencies: target.dependencies, path: "Tests/Fuzz/\(target.name)",
-                exclude: ["corpus"]))
+                name: "fuzz-\(target.name)", dependencies: target.dependencies + ["CFuzzDriver"],
+                path: "Tests/Fuzz/\(target.name)", exclude: ["corpus"]))
     }
 }

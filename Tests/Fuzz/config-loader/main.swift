@@ -1,3 +1,5 @@
+import CFuzzDriver
+import Glibc
 import Thinboot
 
 // Arbitrary text as a config file, through the loader `thinboot serve` and `thinboot check` use: TOML parsing
@@ -13,3 +15,5 @@ public func fuzzConfigLoader(_ start: UnsafePointer<UInt8>, _ count: Int) -> CIn
     if let root = config.tftp?.root { precondition(root.hasPrefix("/"), "root \(root) is not absolute") }
     return 0
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,3 +1,4 @@
+import CFuzzDriver
 import Files
 import Glibc
 import TFTP
@@ -60,3 +61,5 @@ func checkConfined(_ path: String) {
     let version = opened.version
     precondition(fixture.inside.contains([version.device, version.inode]), "\(path) opened a file outside the root")
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,4 +1,6 @@
+import CFuzzDriver
 import DHCP
+import Glibc
 
 // One datagram as the ProxyDHCP socket hands it over: decoded, then read as a PXE client request for both ports,
 // as the responder does. Beyond "no crash": what decodes re-encodes to bytes that decode to the same message
@@ -22,3 +24,5 @@ public func fuzzDHCPCodec(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     precondition(again.encoded() == encoded, "a decoded message encodes to other bytes than it came from")
     return 0
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,4 +1,6 @@
+import CFuzzDriver
 import Files
+import Glibc
 import HTTP
 
 // A request target as NIOHTTP1 hands it over (any bytes; NIO itself does not validate the target), through the
@@ -45,3 +47,5 @@ extension String {
     /// Two hex digits.
     fileprivate var leftPadded: String { count == 1 ? "0" + self : self }
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,3 +1,4 @@
+import CFuzzDriver
 import CImageReaders
 import Files
 import Glibc
@@ -102,3 +103,5 @@ struct Walk {
         do throws(ImageError) { return .bytes(try body()) } catch { return .failed(error.kind) }
     }
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,4 +1,6 @@
+import CFuzzDriver
 import DHCP
+import Glibc
 
 // A lease file as `[clients] leases` reads it, through the format detection and all three readers. The first input
 // byte picks where the file is cut, the rest is the file. Beyond "no crash": for the append-only formats (Kea's CSV,
@@ -46,3 +48,5 @@ func checkAppending<Reader>(
         first.leases + second.leases == all.leases,
         "\(format): reading in two parts cut at \(cut) gives other leases than reading whole")
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,3 +1,5 @@
+import CFuzzDriver
+import Glibc
 import NBD
 import NIOCore
 
@@ -50,3 +52,5 @@ func checkFraming(_ reply: ByteBuffer, answering option: NBDOption) {
         precondition(answered == option.rawValue, "a reply to \(option) names option \(answered)")
     }
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,3 +1,5 @@
+import CFuzzDriver
+import Glibc
 import NBD
 import NIOCore
 
@@ -59,3 +61,5 @@ func decodeAll(_ stream: [UInt8], chunk: Int, refusesWrites: Bool) -> Decoded {
     }
     return result
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

@@ -1,3 +1,6 @@
+import CFuzzDriver
+import Glibc
+
 @testable import Thinboot
 
 // A route glob and a request path, split at the first newline: the glob is parsed as `[[tftp.route]] path` is, and
@@ -48,3 +51,5 @@ func rebuilt(_ pattern: RoutePattern, _ match: RouteMatch) -> String {
     precondition(captures.next() == nil, "\(pattern): more captures than wildcards")
     return parts.joined(separator: "/")
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))

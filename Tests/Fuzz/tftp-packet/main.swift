@@ -1,3 +1,5 @@
+import CFuzzDriver
+import Glibc
 import NIOCore
 import TFTP
 
@@ -69,3 +71,5 @@ func checkNormalisedPath(_ filename: [UInt8]) {
         precondition(!text.contains { $0 < 0x20 || $0 == 0x7F || $0 == 0x5C }, "normalised \(filename) to \(path)")
     }
 }
+
+exit(thinboot_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))
