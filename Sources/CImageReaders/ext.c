@@ -170,11 +170,7 @@ static int list_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, 
                       void *private) {
     (void)dir, (void)entry, (void)offset, (void)blocksize, (void)buf;
     struct list_context *list = private;
-    int length = ext2fs_dirent_name_len(dirent);
-    if ((length == 1 && dirent->name[0] == '.') || (length == 2 && dirent->name[0] == '.' && dirent->name[1] == '.')) {
-        return 0;
-    }
-    return list->callback(list->context, dirent->name, (size_t)length) ? DIRENT_ABORT : 0;
+    return list->callback(list->context, dirent->name, (size_t)ext2fs_dirent_name_len(dirent)) ? DIRENT_ABORT : 0;
 }
 
 int thinboot_ext_list(thinboot_image *image, const thinboot_node *directory, thinboot_list_callback callback,

@@ -3,6 +3,7 @@
 #include "readers.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,13 +119,31 @@ int thinboot_image_readlink(thinboot_image *image, const thinboot_node *link, ch
     return THINBOOT_IMAGE_OK;
 }
 
+struct named_list {
+    thinboot_list_callback callback;
+    void *context;
+};
+
+/// Passes on only names a path can reach: one component, neither `.` nor `..`. A corrupt folder may hold an entry
+/// named "" (an ext entry of name length 0), `.`, `..`, or one with a `/` or NUL in it; listed, it would name
+/// nothing, or another file.
+static int list_named(void *context, const char *name, size_t length) {
+    const struct named_list *list = context;
+    bool dots = (length == 1 && name[0] == '.') || (length == 2 && name[0] == '.' && name[1] == '.');
+    if (length == 0 || dots || memchr(name, '/', length) != NULL || memchr(name, 0, length) != NULL) {
+        return 0;
+    }
+    return list->callback(list->context, name, length);
+}
+
 int thinboot_image_list(thinboot_image *image, const thinboot_node *directory, thinboot_list_callback callback,
                         void *context) {
     if (directory->kind != THINBOOT_NODE_DIRECTORY) {
         return thinboot_fail(image, "not a folder");
     }
-    return image->kind == THINBOOT_FS_SQUASHFS ? thinboot_squashfs_list(image, directory, callback, context)
-                                               : thinboot_ext_list(image, directory, callback, context);
+    struct named_list list = {callback, context};
+    return image->kind == THINBOOT_FS_SQUASHFS ? thinboot_squashfs_list(image, directory, list_named, &list)
+                                               : thinboot_ext_list(image, directory, list_named, &list);
 }
 
 int thinboot_image_read(thinboot_image *image, const thinboot_node *file, uint64_t offset, void *buffer,

@@ -59,10 +59,11 @@ struct DiskPartition: Sendable, Hashable {
             guard type.contains(where: { $0 != 0 }) else { continue }
             let first = le64(table, entry + 32)
             let last = le64(table, entry + 40)
-            guard last >= first else { continue }
+            // A range whose end is past 2^64 bytes lies in no file; wrapping it could land on real bytes.
+            guard last >= first, last < UInt64.max / sectorSize else { continue }
             found.append(
                 DiskPartition(
-                    number: index + 1, offset: first &* sectorSize, length: (last - first &+ 1) &* sectorSize,
+                    number: index + 1, offset: first * sectorSize, length: (last - first + 1) * sectorSize,
                     isLinux: type == linuxGPTType))
         }
         return found

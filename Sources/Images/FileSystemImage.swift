@@ -46,7 +46,7 @@ public final class FileSystemImage: Sendable {
         } else {
             guard !partitions.isEmpty else { throw fail(.unknownFormat) }
             guard let chosen = DiskPartition.choose(number, from: partitions, fileSize: file.size) else {
-                let wanted = number.map { "partition \($0)" } ?? "a Linux partition"
+                let wanted = number.map { "partition \($0)" } ?? "Linux partition"
                 throw fail(.noPartition("the disk has no \(wanted) inside the file"))
             }
             do throws(FileReadError) {

@@ -50,7 +50,8 @@ uint64_t thinboot_node_size(const thinboot_node *node);
 /// A symlink's target into `buffer` (not NUL-terminated), its length in `length`.
 int thinboot_image_readlink(thinboot_image *image, const thinboot_node *link, char *buffer, size_t capacity,
                             size_t *length);
-/// Calls `callback` for every name in `directory` but `.` and `..`; a non-zero return stops the listing.
+/// Calls `callback` for every name in `directory` that a lookup reaches (not `.`, `..`, empty, nor holding `/` or NUL);
+/// a non-zero return stops the listing.
 typedef int (*thinboot_list_callback)(void *context, const char *name, size_t length);
 int thinboot_image_list(thinboot_image *image, const thinboot_node *directory, thinboot_list_callback callback,
                         void *context);
