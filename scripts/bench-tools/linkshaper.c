@@ -22,7 +22,9 @@
 //
 // It prints "linkshaper ready ..." once the rule is in, and at exit (SIGTERM or SIGINT) lets every held packet go at
 // once, removes the rule, and prints one logfmt line of figures: packets held, the most held at once, how many were
-// reordered, the delays measured between arrival and release, and the kernel's own drop counts for the queue.
+// held longer (--reorder) and how many left out of order (after a packet that arrived later: --reorder, and jitter
+// wider than the gaps between packets), the delays measured between arrival and release, and the kernel's own drop
+// counts for the queue.
 // SIGUSR1 prints the same line at any time. Run it as root inside the namespace: ip netns exec NS linkshaper ...
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -55,7 +57,7 @@ struct options {
     unsigned queue;
     double delay_ms, jitter_ms, reorder_percent, reorder_extra_ms;
     int keep_order;
-    uint64_t seed;
+    unsigned long long seed;
 };
 
 struct held {
@@ -70,8 +72,8 @@ static struct held *heap;
 static size_t heap_count, heap_capacity;
 
 struct figures {
-    uint64_t held, released, reordered, max_held, verdict_errors, receive_overruns;
-    uint64_t delay_min_ns, delay_max_ns, delay_sum_ns;
+    unsigned long long held, released, held_longer, out_of_order, max_held, verdict_errors, receive_overruns;
+    unsigned long long delay_min_ns, delay_max_ns, delay_sum_ns;
 };
 static struct figures figures = {.delay_min_ns = UINT64_MAX};
 
@@ -193,17 +195,24 @@ static void fill_bind(char *buffer, size_t *length) {
     put_attribute(buffer, length, NFQA_CFG_CMD, &command, sizeof command);
 }
 
-// Metadata only (the verdict needs the id, nothing else), whole GSO packets (no segmenting in the kernel), a long queue.
+// Metadata only (the verdict needs the id, nothing else) and a long queue. A GSO packet (a TCP burst, a TFTP window sent
+// as one UDP GSO send) is held whole only when every packet gets the same delay: the same as holding each of its
+// segments, for far fewer packets. With jitter or reordering the kernel cuts it into the datagrams that a wire carries,
+// so each gets its own delay.
+static int whole_gso;
 static void fill_parameters(char *buffer, size_t *length) {
     struct nfqnl_msg_config_params parameters = {.copy_range = htonl(0), .copy_mode = NFQNL_COPY_META};
     put_attribute(buffer, length, NFQA_CFG_PARAMS, &parameters, sizeof parameters);
-    uint32_t maxlen = htonl(QUEUE_MAXLEN), flags = htonl(NFQA_CFG_F_GSO);
+    uint32_t maxlen = htonl(QUEUE_MAXLEN), mask = htonl(NFQA_CFG_F_GSO), flags = htonl(whole_gso ? NFQA_CFG_F_GSO : 0);
     put_attribute(buffer, length, NFQA_CFG_QUEUE_MAXLEN, &maxlen, sizeof maxlen);
-    put_attribute(buffer, length, NFQA_CFG_MASK, &flags, sizeof flags);
+    put_attribute(buffer, length, NFQA_CFG_MASK, &mask, sizeof mask);
     put_attribute(buffer, length, NFQA_CFG_FLAGS, &flags, sizeof flags);
 }
 
 static unsigned queue_number;
+// The latest arrival released so far: a packet released after it left out of order.
+static uint64_t latest_released_sequence;
+static int released_any;
 static char verdicts[VERDICT_BATCH * 64] __attribute__((aligned(4)));
 static size_t verdicts_length;
 
@@ -219,6 +228,9 @@ static void release(struct held item, uint64_t now) {
     put_attribute(verdicts, &verdicts_length, NFQA_VERDICT_HDR, &verdict, sizeof verdict);
     header->nlmsg_len = (uint32_t)((char *)verdicts + verdicts_length - (char *)header);
     uint64_t delay = now - item.arrival_ns;
+    if (released_any && item.sequence < latest_released_sequence) figures.out_of_order++;
+    if (!released_any || item.sequence > latest_released_sequence) latest_released_sequence = item.sequence;
+    released_any = 1;
     figures.released++;
     figures.delay_sum_ns += delay;
     if (delay < figures.delay_min_ns) figures.delay_min_ns = delay;
@@ -237,7 +249,7 @@ static void hold(uint32_t id, uint64_t now) {
     if (options.jitter_ms > 0) delay += (2 * random_unit() - 1) * options.jitter_ms;
     if (options.reorder_percent > 0 && random_unit() * 100 < options.reorder_percent) {
         delay += options.reorder_extra_ms;
-        figures.reordered++;
+        figures.held_longer++;
     }
     uint64_t release_ns = now + ms_to_ns(delay);
     if (options.keep_order && release_ns < last_release_ns) release_ns = last_release_ns;
@@ -301,13 +313,12 @@ static void report(const char *event) {
     kernel_drops(&queue_dropped, &user_dropped);
     double mean = figures.released ? (double)figures.delay_sum_ns / (double)figures.released / 1e6 : 0;
     printf("linkshaper %s dev=%s queue=%u seed=%llu held=%llu released=%llu holding=%zu max_held=%llu "
-           "reordered=%llu delay_min_ms=%.3f delay_mean_ms=%.3f delay_max_ms=%.3f queue_dropped=%lu "
-           "user_dropped=%lu verdict_errors=%llu receive_overruns=%llu\n",
-           event, options.dev, queue_number, (unsigned long long)options.seed, (unsigned long long)figures.held,
-           (unsigned long long)figures.released, heap_count, (unsigned long long)figures.max_held,
-           (unsigned long long)figures.reordered, figures.released ? (double)figures.delay_min_ns / 1e6 : 0, mean,
-           (double)figures.delay_max_ns / 1e6, queue_dropped, user_dropped, (unsigned long long)figures.verdict_errors,
-           (unsigned long long)figures.receive_overruns);
+           "held_longer=%llu out_of_order=%llu delay_min_ms=%.3f delay_mean_ms=%.3f delay_max_ms=%.3f "
+           "queue_dropped=%lu user_dropped=%lu verdict_errors=%llu receive_overruns=%llu\n",
+           event, options.dev, queue_number, options.seed, figures.held, figures.released, heap_count,
+           figures.max_held, figures.held_longer, figures.out_of_order,
+           figures.released ? (double)figures.delay_min_ns / 1e6 : 0, mean, (double)figures.delay_max_ns / 1e6,
+           queue_dropped, user_dropped, figures.verdict_errors, figures.receive_overruns);
     fflush(stdout);
 }
 
@@ -374,13 +385,14 @@ int main(int argc, char **argv) {
         case 'k': options.keep_order = 1; break;
         case 'r': options.reorder_percent = number_argument("--reorder", optarg); break;
         case 'x': options.reorder_extra_ms = number_argument("--reorder-extra", optarg); break;
-        case 's': options.seed = (uint64_t)strtoull(optarg, NULL, 10); break;
+        case 's': options.seed = strtoull(optarg, NULL, 10); break;
         default: usage();
         }
     }
     if (!options.dev || optind != argc) usage();
     if (options.reorder_extra_ms < 0) options.reorder_extra_ms = options.delay_ms > 1 ? options.delay_ms : 1;
     queue_number = options.queue;
+    whole_gso = options.jitter_ms == 0 && options.reorder_percent == 0;
     random_state = options.seed | 1;
     // Timers fire within a microsecond instead of the default 50 µs slack, and a busy machine (builds beside a
     // benchmark) does not make the link slower: the shaper is the wire. It sleeps between packets, so a real-time
@@ -394,6 +406,10 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGUSR1, &action, NULL);
+    // A parent may hand down blocked signals (a test runner's threads do): SIGTERM must reach the handler.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 
     sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     if (sock < 0) die("socket(NETLINK_NETFILTER) (run as root)");
@@ -414,9 +430,9 @@ int main(int argc, char **argv) {
     }
     int ipv6 = rule("ip6tables", "-I");
     printf("linkshaper ready dev=%s queue=%u delay_ms=%.3f jitter_ms=%.3f keep_order=%d reorder_percent=%.3f "
-           "reorder_extra_ms=%.3f ipv6=%d realtime=%d seed=%llu\n",
+           "reorder_extra_ms=%.3f whole_gso=%d ipv6=%d realtime=%d seed=%llu\n",
            options.dev, queue_number, options.delay_ms, options.jitter_ms, options.keep_order,
-           options.reorder_percent, options.reorder_extra_ms, ipv6, realtime, (unsigned long long)options.seed);
+           options.reorder_percent, options.reorder_extra_ms, whole_gso, ipv6, realtime, options.seed);
     fflush(stdout);
 
     struct pollfd descriptor = {.fd = sock, .events = POLLIN};
