@@ -3,22 +3,37 @@ import TestSupport
 import Testing
 
 /// TFTP and HTTP over a faulty link: netfilter in the server's namespace of a veth pair drops (`statistic`
-/// match) or duplicates (`TEE`) a random share of what the server sends. (This machine's kernel has no `netem`,
-/// so faults that need a queue — reordering, jitter — are not made here.) Every client gets its own link and its
-/// own server, all at once, so a fault's five fetches take as long as the slowest one (under a minute per fault,
-/// about 3 minutes for the suite with the storm), and each link's drop count belongs to one client.
+/// match) or duplicates (`TEE`) a random share of what the server sends, or `scripts/linkshaper` in the client's
+/// namespace delays, jitters or reorders it (this machine's kernel has no `netem`). Every client gets its own link and
+/// its own server, all at once, so a fault's five fetches take as long as the slowest one (about a minute per fault,
+/// 4 minutes for the suite with the storm), and each link's fault count belongs to one client.
 @Suite(.serialized) struct LossyLinkInteropTests {
-    /// A link fault, as the iptables rule (OUTPUT chain of the server's namespace) that makes it.
+    /// A link fault: an iptables rule (OUTPUT chain of the server's namespace) or a shaper of what the client receives.
     enum Fault: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case loss10, loss30, duplicate5
+        case loss10, loss30, duplicate5, jitter50, reorder5
 
-        var rule: [String] {
+        static let dropping: [Fault] = [.loss10, .loss30, .duplicate5]
+        static let shaping: [Fault] = [.jitter50, .reorder5]
+
+        var rule: [String]? {
             switch self {
             case .loss10: ["-m", "statistic", "--mode", "random", "--probability", "0.10", "-j", "DROP"]
             case .loss30: ["-m", "statistic", "--mode", "random", "--probability", "0.30", "-j", "DROP"]
             // A copy goes to the client as well as the packet.
             case .duplicate5:
                 ["-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "TEE", "--gateway", "10.77.0.2"]
+            case .jitter50, .reorder5: nil
+            }
+        }
+
+        var shape: LinkShaper.Shape? {
+            switch self {
+            // 50 ms ± 20 ms, in order: jitter as a queue makes it. (Jitter that also scrambles a window is reordering,
+            // the next fault, at its worst: a client that drops blocks after a gap gets little of each window.)
+            case .jitter50: .init(delay: 50, jitter: 20, keepOrder: true)
+            // 1 ms, and 5 % of packets 10 ms more: the blocks behind them in a window overtake them.
+            case .reorder5: .init(delay: 1, reorderPercent: 5, reorderExtra: 10)
+            case .loss10, .loss30, .duplicate5: nil
             }
         }
 
@@ -40,7 +55,10 @@ import Testing
             switch fault {
             case .loss10: return lockstep ? 64 << 10 : self == .curlHTTP ? 4 << 20 : 1 << 20
             case .loss30: return lockstep ? 16 << 10 : self == .curlHTTP ? 4 << 20 : 128 << 10
-            case .duplicate5: return 4 << 20
+            case .duplicate5, .reorder5: return 4 << 20
+            // A lockstep block costs a 50 ms round trip: 512 KiB take tftp-hpa (512-byte blocks) 55 s, 1 MiB take
+            // busybox (1468) 39 s; the windowed clients fetch 4 MiB in 13-25 s, curl in 1 s.
+            case .jitter50: return self == .tftpHPA ? 512 << 10 : self == .busybox ? 1 << 20 : 4 << 20
             }
         }
 
@@ -90,15 +108,15 @@ import Testing
         var size: Int
         var intact: Bool
         var error: String
-        /// Packets the fault dropped (or, for duplication, copied) on the server's side of the link.
-        var dropped: Int
+        /// Packets the fault dropped, copied (on the server's side of the link) or let go out of order (the shaper).
+        var faulted: Int
         /// `tftp.retransmits` of the transfer's log line (TFTP only).
         var retransmits: Int
         var blocks: Int
         var seconds: Double
 
         var description: String {
-            "\(client) \(size >> 10) KiB intact=\(intact) dropped=\(dropped) retransmits=\(retransmits) blocks=\(blocks) "
+            "\(client) \(size >> 10) KiB intact=\(intact) faulted=\(faulted) retransmits=\(retransmits) blocks=\(blocks) "
                 + String(format: "%.1f s", seconds) + (error.isEmpty ? "" : " error: \(error)")
         }
     }
@@ -108,8 +126,19 @@ import Testing
     /// lost packet for windowed ones (RFC 7440: a client drops the blocks after a gap, so they go again), and
     /// the same per copied packet (before the bundled client left copies unanswered, 14 copies of DATA cost 1726
     /// resent blocks at windowsize 16).
-    @Test(.timeLimit(.minutes(5)), arguments: Fault.allCases)
+    @Test(.timeLimit(.minutes(5)), arguments: Fault.dropping)
     func everyClientFetchesIntactOverAFaultyLink(fault: Fault) async throws {
+        try await everyClientFetchesIntact(over: fault)
+    }
+
+    /// The same over a jittered (in order) and a reordering link: for each packet let go out of order, at most twice
+    /// a window resent (a client drops the blocks after a gap); nothing resent on the jittered link.
+    @Test(.timeLimit(.minutes(5)), arguments: Fault.shaping)
+    func everyClientFetchesIntactOverAShapedLink(fault: Fault) async throws {
+        try await everyClientFetchesIntact(over: fault)
+    }
+
+    func everyClientFetchesIntact(over fault: Fault) async throws {
         let fetches = try await withThrowingTaskGroup(of: Fetch.self) { group in
             // atftp 0.8 aborts at a copy of the OACK ("tftp: unexpected OACK"): its own bug, not the server's.
             for (index, client) in Client.allCases.enumerated() where fault != .duplicate5 || client != .atftp {
@@ -123,7 +152,7 @@ import Testing
         for fetch in fetches {
             #expect(fetch.intact, "\(fetch)")
             guard fetch.client != .curlHTTP else { continue }
-            #expect(fetch.retransmits <= 2 * fetch.dropped * fetch.client.windowSize, "\(fetch)")
+            #expect(fetch.retransmits <= 2 * fetch.faulted * fetch.client.windowSize, "\(fetch)")
         }
     }
 
@@ -164,14 +193,16 @@ import Testing
         let config = try writeConfig(in: directory, perClient: 64)
         let log = directory.file("server.log")
         var fetch = Fetch(
-            client: client, size: size, intact: false, error: "", dropped: 0, retransmits: 0, blocks: 0, seconds: 0)
+            client: client, size: size, intact: false, error: "", faulted: 0, retransmits: 0, blocks: 0, seconds: 0)
         try await NeighbourMACInteropTests.withNamespacePair(
             clientMAC: "52:54:00:16:00:" + String(0xa0 + index, radix: 16)
         ) { serverNamespace, clientNamespace in
             let server = try startServer(in: serverNamespace, config: config, log: log)
             defer { server.stop() }
             try await waitUntilServing(clientNamespace)
-            try await addFault(fault.rule, in: serverNamespace)
+            if let rule = fault.rule { try await addFault(rule, in: serverNamespace) }
+            var shaper: LinkShaper?
+            if let shape = fault.shape { shaper = try await LinkShaper.start(namespace: clientNamespace, shape: shape) }
             let output = directory.file("fetched")
             let (arguments, stdin) = try client.command("file.bin", to: output)
             let started = ContinuousClock.now
@@ -179,7 +210,13 @@ import Testing
                 "ip", ["netns", "exec", clientNamespace] + arguments, stdin: stdin, timeout: .seconds(180))
             let elapsed = started.duration(to: .now).components
             fetch.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-            fetch.dropped = try await faultPackets(serverNamespace)
+            if let shaper {
+                let figures = try await shaper.stop()
+                #expect(figures.kernelDropped == 0, "the shaper's queue dropped packets: \(figures)")
+                fetch.faulted = figures.outOfOrder
+            } else {
+                fetch.faulted = try await faultPackets(serverNamespace)
+            }
             fetch.error = result.status == 0 ? "" : "exit \(result.status): \(result.stderr.suffix(300))"
             if FileManager.default.fileExists(atPath: output) {
                 fetch.intact = try await sha256(file: output) == sha256(Data(file))
