@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import Thinboot
 
 /// The admin listener against real peers: Prometheus scraping `/metrics`, headless Chromium loading `/status`,
 /// `thinboot status`, and curl from an address outside `[admin] allow`.
@@ -209,6 +210,31 @@ import Testing
             #expect(
                 Array(lines.prefix(4)) == (1...4).map { "\($0 * step) [\($0 * step)]" }, "\(lines) \(result.stderr)")
             #expect(lines.last == (try await sha256(file: harness.folder.file("image.img"))))
+        }
+    }
+
+    /// A root connected by `NAME@VERSION` and one connected by plain `NAME` both show on `/status.json` with the export
+    /// and the version they read: the one `thinboot check` pins, and the bytes of the image.
+    @Test func theNBDRootShowsTheVersionItReadPinnedOrNot() async throws {
+        try await AdminServeHarness.with { harness in
+            let check = try await runTool(
+                try thinbootExecutable(), ["check", "--config", harness.folder.file("thinboot.toml")])
+            let pinned = try #require(
+                check.stdoutText.firstMatch(of: /,(trusty-amd64@[0-9a-f]{8}),nbd0/)?.1, "\(check.stdoutText)")
+            let version = String(pinned.split(separator: "@")[1])
+            let image = try await sha256(file: harness.folder.file("image.img"))
+            let roots = [(source: "127.0.0.2", export: String(pinned)), (source: "127.0.0.3", export: AdminServeHarness.export)]
+            for root in roots {
+                #expect(try await harness.readRoot(from: root.source, export: root.export) == image, "\(root.export)")
+            }
+            let body = try await runTool("curl", ["-sf", "\(harness.admin)/status.json"]).stdoutText
+            let status = try BootStatus.decode(Data(body.utf8))
+            for root in roots {
+                let client = try #require(status.clients.first { $0.ip == root.source }, "\(root.source) in \(body)")
+                #expect(client.stages.map(\.stage) == ["root"], "\(root.export)")
+                #expect(client.image == AdminServeHarness.export, "\(root.export)")
+                #expect(client.imageVersion == version, "\(root.export)")
+            }
         }
     }
 

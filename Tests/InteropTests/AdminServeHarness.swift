@@ -90,8 +90,8 @@ struct AdminServeHarness {
     }
 
     /// Reads the whole export over NBD with libnbd (nbdsh) from a socket bound to `source`, as a booted client's
-    /// root would; returns the SHA-256 of what it read.
-    func readRoot(from source: String = "127.0.0.1") async throws -> String {
+    /// root would (`export` may pin a version: `NAME@VERSION`); returns the SHA-256 of what it read.
+    func readRoot(from source: String = "127.0.0.1", export: String = Self.export) async throws -> String {
         let result = try await runTool(
             "/usr/bin/nbdsh",
             [
@@ -101,7 +101,7 @@ struct AdminServeHarness {
                 s = socket.socket()
                 s.bind(("\(source)", 0))
                 s.connect(("127.0.0.1", \(nbdPort)))
-                h.set_export_name("\(Self.export)")
+                h.set_export_name("\(export)")
                 h.connect_socket(s.fileno())
                 data = h.pread(\(Self.imageSize), 0)
                 print(hashlib.sha256(data).hexdigest())

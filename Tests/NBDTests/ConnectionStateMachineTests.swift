@@ -60,6 +60,16 @@ import Testing
         #expect(machine.closed()["nbd.outcome"].map { "\($0)" }?.contains("flags") == true)
     }
 
+    /// The connection's log line names the export without a version and the version it served, as the status page
+    /// shows its root.
+    @Test func theLogLineNamesTheExportAndTheVersionItServed() throws {
+        var machine = transmitting()
+        let served = try #require(try store.open(named: "image")).image.contentVersion
+        let log = machine.closed()
+        #expect(log["nbd.export"] == "image")
+        #expect(log["nbd.version"] == "\(served.id)")
+    }
+
     @Test func requestsAfterDisconnectAreCountedNotAnswered() {
         var machine = transmitting()
         #expect(simpleError(machine.receive(read())) == 0)

@@ -84,17 +84,16 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    /// The connection's boot-status event: the root connected (`export` is `NAME` or `NAME@VERSION`), or closed.
+    /// The connection's boot-status event: the root connected, or closed. It names the export and the version it
+    /// serves, whether the client pinned it (`NAME@VERSION`) or asked for the newest (`NAME`).
     private func event(
         _ context: ChannelHandlerContext, phase: BootEvent.Phase, export: String, outcome: String, bytes: Int = 0,
         commands: [BootEvent.CommandCount] = [], duration: Duration = .zero, progress: TransferProgress? = nil
     ) -> BootEvent {
-        let at = export.firstIndex(of: "@")
-        return BootEvent(
+        BootEvent(
             source: .nbd, phase: phase, clientIP: context.remoteAddress?.ipAddress,
-            peer: context.remoteAddress.map { "\($0)" }, path: at.map { String(export[..<$0]) } ?? export,
-            outcome: outcome, bytes: bytes, version: at.map { String(export[export.index(after: $0)...]) },
-            commands: commands, duration: duration, progress: progress)
+            peer: context.remoteAddress.map { "\($0)" }, path: export, outcome: outcome, bytes: bytes,
+            version: machine.exportVersion, commands: commands, duration: duration, progress: progress)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

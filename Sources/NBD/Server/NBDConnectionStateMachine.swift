@@ -50,8 +50,10 @@ struct NBDConnectionStateMachine {
     private var shuttingDown = false
     private var requestsAfterDisconnect = 0
     private(set) var closeReason = "client closed the connection"
-    /// The export chosen by the handshake, once it is.
+    /// The export chosen by the handshake, once it is: its name without a version, and the version it serves
+    /// (what the client pinned with `NAME@VERSION`, or the newest for plain `NAME`).
     private(set) var exportName: String?
+    private(set) var exportVersion: String?
     /// The transmission's counts, as of its end.
     private(set) var statistics = NBDTransmission.Statistics()
     /// Bytes the READ replies so far carry, kept current while the transmission runs (the status page's progress).
@@ -160,7 +162,8 @@ struct NBDConnectionStateMachine {
         if case .transmission(let transmission) = phase { statistics = transmission.statistics }
         phase = .closed
         var metadata: Logger.Metadata = [
-            "nbd.export": "\(exportName ?? "-")", "nbd.requests": "\(statistics.requests)",
+            "nbd.export": "\(exportName ?? "-")", "nbd.version": "\(exportVersion ?? "-")",
+            "nbd.requests": "\(statistics.requests)",
             "nbd.bytes_read": "\(statistics.bytesRead)", "nbd.bytes_written": "\(statistics.bytesWritten)",
             "nbd.errors": "\(statistics.errors)", "nbd.outcome": "\(closeReason)",
         ]
@@ -183,6 +186,7 @@ struct NBDConnectionStateMachine {
             return .closeAfterWriting(bytes)
         case .startTransmission(let bytes, let export, let negotiation):
             exportName = export.definition.name
+            exportVersion = export.image.contentVersion.id
             var logger = logger
             logger[metadataKey: "nbd.export"] = "\(export.definition.name)"
             phase = .transmission(
