@@ -223,7 +223,9 @@ import Thinboot
                 check.stdoutText.firstMatch(of: /,(trusty-amd64@[0-9a-f]{8}),nbd0/)?.1, "\(check.stdoutText)")
             let version = String(pinned.split(separator: "@")[1])
             let image = try await sha256(file: harness.folder.file("image.img"))
-            let roots = [(source: "127.0.0.2", export: String(pinned)), (source: "127.0.0.3", export: AdminServeHarness.export)]
+            let roots = [
+                (source: "127.0.0.2", export: String(pinned)), (source: "127.0.0.3", export: AdminServeHarness.export),
+            ]
             for root in roots {
                 #expect(try await harness.readRoot(from: root.source, export: root.export) == image, "\(root.export)")
             }

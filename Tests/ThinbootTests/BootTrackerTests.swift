@@ -173,6 +173,31 @@ import Testing
         #expect(client.stages.map(\.path) == ["boot.ipxe"])
     }
 
+    /// `thinboot.url` writes the @ of `NAME@VERSION` as %40: the stage shows the file the route served, and the
+    /// route that served it.
+    @Test func anHTTPPathIsShownAsRoutedPercentDecoded() throws {
+        let tracker = try tracker(routes: ["images/{image}/**"])
+        tracker.record(
+            BootEvent(
+                source: .http, clientIP: "10.0.0.13", path: "/images/trusty-amd64%4001234567/vmlinuz", outcome: "ok",
+                status: 200))
+        let stage = try #require(tracker.status().clients.first?.stages.first)
+        #expect(stage.stage == "kernel")
+        #expect(stage.path == "images/trusty-amd64@01234567/vmlinuz")
+        #expect(stage.route == "images/{image}/**")
+    }
+
+    /// The lts.conf host of a split setup sees a client only after its root is up: it is not booting there.
+    @Test func aClientPastItsRootIsNotBooting() throws {
+        let tracker = try tracker()
+        tracker.record(tftp("ltsp/amd64/lts.conf", from: "10.0.0.14"))
+        let client = try #require(tracker.status().clients.first)
+        #expect(client.stages.map(\.stage) == ["lts.conf"])
+        #expect(!client.booting)
+        tracker.record(tftp("pxelinux.0", from: "10.0.0.15"))
+        #expect(tracker.status().clients.first { $0.ip == "10.0.0.15" }?.booting == true)
+    }
+
     @Test func statusJSONRoundTrips() throws {
         let tracker = try tracker()
         tracker.record(tftp("pxelinux.0", from: "10.0.0.11"))

@@ -48,7 +48,7 @@ struct ClientTablesTests {
         memory.remember(arch: "x86-bios", for: "10.0.0.1")
         memory.remember(arch: "x86-bios", for: "10.0.0.2")
         memory.remember(arch: "x86-bios", for: "10.0.0.3")
-        memory.remember(mac: mac, for: "10.0.0.1")
+        memory.remember(mac: mac, from: .path, for: "10.0.0.1")
         memory.remember(arch: "arm64-efi", for: "10.0.0.4")
         #expect(memory.count == 3)
         #expect(memory.arch(for: "10.0.0.2") == nil)
@@ -64,7 +64,7 @@ struct ClientTablesTests {
         usleep(5_000)
         #expect(memory.arch(for: "10.0.0.1") == nil)
         let mac = try #require(MACAddress(parsing: "52:54:00:12:34:56"))
-        memory.remember(mac: mac, for: "10.0.0.1")
+        memory.remember(mac: mac, from: .path, for: "10.0.0.1")
         #expect(memory.arch(for: "10.0.0.1") == nil)
     }
 

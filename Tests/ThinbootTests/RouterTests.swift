@@ -144,6 +144,10 @@ import Testing
         #expect(remembered.contains(" mac=52:54:00:00:00:41 "), "\(remembered)")
         let unknown = text(of: try await router.content(for: readRequest("ltsp/i386/lts.conf", from: "192.168.202.42")))
         #expect(unknown.contains(" mac=nil "), "\(unknown)")
+        // What the boot status says about how each MAC was learned.
+        #expect(router.clients.learnedMAC(for: "192.168.202.40")?.source == .neighbourTable)
+        #expect(router.clients.learnedMAC(for: "192.168.202.41")?.source == .path)
+        #expect(router.clients.learnedMAC(for: "192.168.202.42") == nil)
     }
 
     @Test func archFromACaptureOrTheBootLoaderFetchedEarlier() async throws {

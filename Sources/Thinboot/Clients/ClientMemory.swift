@@ -1,12 +1,13 @@
 import NIOCore
 import Synchronization
 
-/// What this server learned about clients from earlier requests, by client IP: the MAC a path named, and the
-/// architecture the boot loader it fetched revealed. Entries expire; past `capacity` clients the one updated
+/// What this server learned about clients from earlier requests, by client IP: the MAC a route found (and where),
+/// and the architecture the boot loader it fetched revealed. Entries expire; past `capacity` clients the one updated
 /// longest ago is forgotten, in O(1), so a request from a new client costs the same with 10 or a million before it.
 public final class ClientMemory: Sendable {
     struct Entry {
         var mac: MACAddress?
+        var macSource: MACSource?
         var arch: String?
         var updated: NIODeadline
     }
@@ -26,8 +27,11 @@ public final class ClientMemory: Sendable {
     /// Clients remembered now (expired ones may still be counted until an update drops them).
     var count: Int { entries.withLock { $0.count } }
 
-    public func remember(mac: MACAddress, for ip: String) {
-        update(ip) { $0.mac = mac }
+    public func remember(mac: MACAddress, from source: MACSource, for ip: String) {
+        update(ip) {
+            $0.mac = mac
+            $0.macSource = source
+        }
     }
 
     public func remember(arch: String, for ip: String) {
@@ -35,6 +39,11 @@ public final class ClientMemory: Sendable {
     }
 
     public func mac(for ip: String) -> MACAddress? { entry(ip)?.mac }
+    /// The MAC remembered for `ip` and where it was first found.
+    public func learnedMAC(for ip: String) -> (mac: MACAddress, source: MACSource)? {
+        guard let entry = entry(ip), let mac = entry.mac, let source = entry.macSource else { return nil }
+        return (mac, source)
+    }
     public func arch(for ip: String) -> String? { entry(ip)?.arch }
 
     private func entry(_ ip: String) -> Entry? {

@@ -237,12 +237,13 @@ public final class Router: Sendable {
     /// the router); what an earlier request from the same IP revealed. A MAC found is remembered for that IP.
     private func mac(for request: BootRequest) -> MACAddress? {
         let captured = request.match.params["mac"].flatMap { MACAddress(parsing: $0) }
-        let found =
-            captured ?? MACAddress(inPath: request.path) ?? learned.mac(forIP: request.ip)
-            ?? leases.mac(for: request.ip) ?? neighbours(request.ip)
+        let found: (mac: MACAddress, source: MACSource)? =
+            (captured ?? MACAddress(inPath: request.path)).map { ($0, .path) }
+            ?? learned.mac(forIP: request.ip).map { ($0, .dhcp) } ?? leases.mac(for: request.ip).map { ($0, .leases) }
+            ?? neighbours(request.ip).map { ($0, .neighbourTable) }
         if let found {
-            clients.remember(mac: found, for: request.ip)
-            return found
+            clients.remember(mac: found.mac, from: found.source, for: request.ip)
+            return found.mac
         }
         return clients.mac(for: request.ip)
     }

@@ -17,7 +17,7 @@ extension ThinbootServer {
             classifier: classifier, arch: config.tftp?.arch ?? ArchTable(), capacity: admin.clients,
             history: .seconds(admin.historyHours * 3600), metrics: metrics,
             macForIP: { ip in
-                if let mac = router?.clients.mac(for: ip) { return (mac, "route memory") }
+                if let known = router?.clients.learnedMAC(for: ip) { return (known.mac, known.source.rawValue) }
                 if let mac = NeighbourTable().mac(for: ip), mac.isClientAddress { return (mac, "neighbour table") }
                 return nil
             })

@@ -7,7 +7,8 @@ public struct BootStatus: Sendable, Codable, Equatable {
     public struct Client: Sendable, Codable, Equatable {
         /// `aa:bb:cc:dd:ee:ff`, once any protocol learned it.
         public var mac: String?
-        /// How the MAC was learned: `dhcp`, `path`, `query`, `neighbour table`, `route memory`.
+        /// How the MAC was learned: `dhcp`, `path`, `query`, `leases`, `neighbour table` (by this server's own
+        /// events, or by the route that found it for this IP).
         public var macSource: String?
         public var ip: String?
         /// The protocol the IP was seen on: `tftp`, `http`, `nbd`.

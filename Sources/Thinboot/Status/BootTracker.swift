@@ -1,5 +1,6 @@
 import BootEvents
 import Foundation
+import HTTP
 import Synchronization
 
 /// The boot status: turns every ``BootEvent`` of every protocol into one row per client — tied across protocols
@@ -70,7 +71,7 @@ public final class BootTracker: BootEventSink {
 
     public func record(_ event: BootEvent) {
         let now = clock()
-        let path = event.path.map(Self.pathWithoutQuery)
+        let path = event.path.map { Self.routedPath($0, source: event.source) }
         var learned = Self.macNamed(by: event)
         if learned == nil, let ip = event.clientIP, needsLookUp(ip) {
             learned = macForIP(ip).map { ($0.mac.description, $0.source) }
@@ -154,8 +155,9 @@ public final class BootTracker: BootEventSink {
         var booting = 0
         let rows = clients.map { client in
             var client = client
+            // Past booting once at its root or beyond: the lts.conf server of a split setup sees only lts.conf.
             client.booting =
-                !client.stages.isEmpty && !client.stages.contains { $0.stage == BootStage.root.rawValue }
+                !client.stages.isEmpty && !client.stages.contains { (BootStage(rawValue: $0.stage) ?? .dhcp) >= .root }
                 && now - client.lastSeen < Self.bootingWindow
             if client.booting { booting += 1 }
             return client
@@ -264,27 +266,24 @@ public final class BootTracker: BootEventSink {
             return (mac.description, event.source.rawValue)
         }
         guard let path = event.path, event.source == .tftp || event.source == .http else { return nil }
-        if event.source == .http, let query = path.split(separator: "?", maxSplits: 1).dropFirst().first {
-            for pair in query.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == "mac",
-                    let mac = MACAddress(parsing: parts[1].removingPercentEncoding ?? String(parts[1])),
-                    mac.isClientAddress
-                {
-                    return (mac.description, "query")
-                }
-            }
+        if event.source == .http, let text = (try? HTTPRequestTarget(parsing: path))?.query["mac"],
+            let mac = MACAddress(parsing: text), mac.isClientAddress
+        {
+            return (mac.description, "query")
         }
-        if let mac = MACAddress(inPath: pathWithoutQuery(path)), mac.isClientAddress {
+        if let mac = MACAddress(inPath: routedPath(path, source: event.source)), mac.isClientAddress {
             return (mac.description, "path")
         }
         return nil
     }
 
-    /// An HTTP target's path, relative like a TFTP path: no query, no leading `/`.
-    static func pathWithoutQuery(_ path: String) -> String {
+    /// The path as the router saw it, relative like a TFTP path: an HTTP target without its query, percent-decoded
+    /// and normalised as the boot server reads it (`/images/NAME%40VERSION/vmlinuz`, as `thinboot.url` writes it,
+    /// is `images/NAME@VERSION/vmlinuz`), so stage, route and the path shown are those of the file served.
+    static func routedPath(_ path: String, source: BootEvent.Source) -> String {
+        if source == .http, let target = try? HTTPRequestTarget(parsing: path) { return target.path }
         var path = Substring(path)
-        if let query = path.firstIndex(of: "?") { path = path[..<query] }
+        if source == .http, let query = path.firstIndex(of: "?") { path = path[..<query] }
         while path.hasPrefix("/") { path = path.dropFirst() }
         return String(path)
     }
