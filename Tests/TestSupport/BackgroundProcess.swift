@@ -14,7 +14,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errorPipe
-        try process.run()
+        try withSignalsUnblocked { try process.run() }
     }
 
     public var isRunning: Bool { process.isRunning }

@@ -33,7 +33,7 @@ public final class SpawnedProcess: @unchecked Sendable {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let failed = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let failed = withSignalsUnblocked { posix_spawn(&pid, path, &actions, nil, argv, environ) }
         guard failed == 0 else { throw SpawnFailure(executable: path, errno: failed) }
         processIdentifier = pid
     }

@@ -28,7 +28,7 @@ public func runTool(
     process.standardOutput = outPipe
     process.standardError = errPipe
     process.standardInput = inPipe
-    try process.run()
+    try withSignalsUnblocked { try process.run() }
     let pid = process.processIdentifier
     if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: stdin) }
     try? inPipe.fileHandleForWriting.close()
