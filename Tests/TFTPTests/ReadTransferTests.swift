@@ -79,13 +79,14 @@ struct ReadTransferTests {
         #expect(machine.ackReceived(block: 0, now: clock.now) == .sendBlocks(1...1, timeoutAt: deadline(clock)))
     }
 
-    @Test func duplicateAckNeverRetransmits() {
+    @Test func aDuplicateAckWithinAQuarterTimeoutNeverRetransmits() {
         // The Sorcerer's Apprentice: a delayed duplicate ACK n must not send n+1 a second time.
-        let clock = ManualClock()
+        var clock = ManualClock()
         var machine = transfer(size: 2000)
         _ = machine.start(now: clock.now)
         #expect(machine.ackReceived(block: 1, now: clock.now) == .sendBlocks(2...2, timeoutAt: deadline(clock)))
         #expect(machine.ackReceived(block: 1, now: clock.now) == .doNothing)
+        clock.advance(by: .milliseconds(249))
         #expect(machine.ackReceived(block: 1, now: clock.now) == .doNothing)
         #expect(machine.ackReceived(block: 2, now: clock.now) == .sendBlocks(3...3, timeoutAt: deadline(clock)))
         #expect(machine.statistics.retransmissions == 0)
@@ -94,6 +95,56 @@ struct ReadTransferTests {
         _ = withOack.start(now: clock.now)
         _ = withOack.ackReceived(block: 0, now: clock.now)
         #expect(withOack.ackReceived(block: 0, now: clock.now) == .doNothing)
+    }
+
+    /// busybox resends its ACK after 100 ms, then 50 % later each time, and gives up after about 14 s: answered only
+    /// by the timer (1, 3, 7, 15 s), four losses of one block in a row lost the fetch. Its duplicate ACK now resends
+    /// the window once a quarter timeout has passed, and counts as a resend like the timer's.
+    @Test func aDuplicateAckAfterAQuarterTimeoutResendsTheWindow() {
+        var clock = ManualClock()
+        var machine = transfer(size: 8000, windowSize: 4, retries: 2)
+        _ = machine.start(now: clock.now)
+        _ = machine.ackReceived(block: 4, now: clock.now)  // DATA 5 is lost
+        clock.advance(by: .milliseconds(250))
+        #expect(
+            machine.ackReceived(block: 4, now: clock.now)
+                == .sendBlocks(5...8, timeoutAt: clock.now.advanced(by: .seconds(1))))
+        #expect(machine.statistics.retransmissions == 4)
+        // The next duplicate that soon after the resend is ignored; one a quarter timeout later resends again.
+        clock.advance(by: .milliseconds(100))
+        #expect(machine.ackReceived(block: 4, now: clock.now) == .doNothing)
+        clock.advance(by: .milliseconds(150))
+        #expect(machine.ackReceived(block: 4, now: clock.now) == .sendBlocks(5...8, timeoutAt: deadline(clock)))
+        // Resends in a row are capped by `retries` whichever way they come: a client that only repeats
+        // itself cannot hold its transfer open.
+        clock.advance(by: .milliseconds(300))
+        #expect(machine.ackReceived(block: 4, now: clock.now) == .doNothing)
+        clock.advance(by: .seconds(1))
+        #expect(machine.timerFired(now: clock.now) == .finish(.timedOut))
+    }
+
+    /// A link that doubles every DATA, and a client that, like tftp-hpa, answers a duplicate DATA with its ACK
+    /// again: over 100 blocks and a 2 ms round trip the server resends nothing, rather than doubling the traffic.
+    @Test func aDoublingLinkStartsNoSorcerersApprentice() {
+        var clock = ManualClock()
+        var machine = transfer(size: 100 * 512 - 1)
+        var inFlight = [machine.start(now: clock.now)]
+        var sends = 0
+        while let action = inFlight.first, sends < 1000 {
+            inFlight.removeFirst()
+            guard case .sendBlocks(let blocks, _) = action else { break }
+            sends += 1
+            clock.advance(by: .milliseconds(1))
+            // Both copies arrive; the client ACKs each.
+            for _ in 0..<2 {
+                clock.advance(by: .microseconds(10))
+                let answer = machine.ackReceived(block: Transfer.blockNumber(of: blocks.upperBound), now: clock.now)
+                if answer != .doNothing { inFlight.append(answer) }
+            }
+        }
+        #expect(machine.isFinished)
+        #expect(sends == 100)
+        #expect(machine.statistics.retransmissions == 0)
     }
 
     @Test func lostDataIsResentOnlyOnTimeout() {

@@ -5,7 +5,11 @@
 /// - After an OACK the client must send ACK 0; on timeout the OACK is resent, not DATA.
 /// - Data goes in windows of `windowSize` blocks (RFC 7440; a window of 1 is RFC 1350 lockstep). An ACK for the
 ///   window's last block opens the next window; an ACK for an earlier block restarts the window after it.
-/// - A duplicate ACK never triggers a retransmission (the Sorcerer's Apprentice bug): only a timeout does.
+/// - A duplicate ACK (of the block before the window) resends the window only once a quarter of `timeout` has
+///   passed since the window was last sent, and counts as a resend: a client that timed out says at once what it
+///   lacks (busybox gives up after about 14 s, before a fourth timer resend at 15 s), while a duplicate that a late
+///   or doubled DATA provoked arrives within a round trip and changes nothing, so the Sorcerer's Apprentice bug
+///   (every duplicate answered, the traffic doubling) cannot start.
 /// - Blocks are counted from 1 without bound; on the wire the number wraps past 65535 to 0 (see ``blockNumber(of:)``).
 /// - After `retries` timeouts in a row without progress the transfer ends as timed out.
 /// - Resends back off: each wait without progress is twice the one before (1, 2, 4, 8 s from a 1 s `timeout`, so
@@ -82,8 +86,8 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
     private enum State: Sendable {
         case idle
         case awaitingOptionAck(deadline: Instant, attempts: Int)
-        /// Blocks `windowStart...sentThrough` are in flight (unacknowledged).
-        case sending(windowStart: Int, sentThrough: Int, deadline: Instant, attempts: Int)
+        /// Blocks `windowStart...sentThrough` are in flight (unacknowledged); the window was last sent at `sentAt`.
+        case sending(windowStart: Int, sentThrough: Int, sentAt: Instant, deadline: Instant, attempts: Int)
         case finished
     }
 
@@ -137,16 +141,19 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
             guard block == 0 else { return .doNothing }
             isEstablished = true
             return sendWindow(from: 1, previouslySentThrough: 0, attempts: 0, now: now)
-        case .sending(let windowStart, let sentThrough, _, _):
+        case .sending(let windowStart, let sentThrough, let sentAt, _, let attempts):
             // Map the 16-bit number onto the in-flight range; a window never exceeds 65535 blocks, so the mapping
             // is unique across a rollover.
             let base = windowStart - 1
             let acknowledged = base + Int(block &- Self.blockNumber(of: base))
-            guard acknowledged > base, acknowledged <= sentThrough else {
-                // Equal to base: a duplicate of an ACK already acted on — never retransmit on it. Beyond what was
-                // sent: stale or bogus.
-                return .doNothing
+            if acknowledged == base {
+                // A duplicate of an ACK already acted on: the client still lacks the window's first block.
+                guard sentAt.duration(to: now) >= duplicateAckHoldoff, attempts < retryLimit else { return .doNothing }
+                return sendWindow(
+                    from: windowStart, previouslySentThrough: sentThrough, attempts: attempts + 1, now: now)
             }
+            // Beyond what was sent: stale or bogus.
+            guard acknowledged > base, acknowledged <= sentThrough else { return .doNothing }
             isEstablished = true
             statistics.bytesAcknowledged = min(acknowledged * configuration.blockSize, configuration.size)
             if acknowledged == blockCount {
@@ -186,7 +193,7 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
             state = .awaitingOptionAck(deadline: next, attempts: attempts + 1)
             statistics.retransmissions += 1
             return .sendOptionAck(timeoutAt: next)
-        case .sending(let windowStart, let sentThrough, let deadline, let attempts):
+        case .sending(let windowStart, let sentThrough, _, let deadline, let attempts):
             guard now >= deadline else { return .scheduleTimeout(at: deadline) }
             guard attempts < retryLimit else {
                 state = .finished
@@ -203,6 +210,10 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
     private var retryLimit: Int {
         isEstablished ? configuration.retries : min(configuration.retries, configuration.halfOpenResends ?? .max)
     }
+
+    /// How long after a window was sent a duplicate ACK may resend it: longer than a round trip on any LAN a
+    /// `timeout` suits, shorter than a client's patience.
+    private var duplicateAckHoldoff: Instant.Duration { configuration.timeout / 4 }
 
     /// How long to wait for an ACK after `resends` sends in a row without progress: doubling from `timeout`.
     private func wait(afterResends resends: Int) -> Instant.Duration {
@@ -222,7 +233,8 @@ public struct TFTPReadTransfer<Instant: InstantProtocol>: Sendable {
         statistics.blocksSent += (last - first + 1) - resent
         let deadline = now.advanced(by: wait(afterResends: attempts))
         state = .sending(
-            windowStart: first, sentThrough: max(last, previouslySentThrough), deadline: deadline, attempts: attempts)
+            windowStart: first, sentThrough: max(last, previouslySentThrough), sentAt: now, deadline: deadline,
+            attempts: attempts)
         return .sendBlocks(first...last, timeoutAt: deadline)
     }
 }
