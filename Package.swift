@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: [
-                "HTTP", "Files", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+                "HTTP", "Files", "BootEvents", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -53,8 +53,11 @@ public struct BootEvent: Sendable {
     public var mac: String?
     /// The firmware architecture when the protocol carries it (DHCP option 93), e.g. `x86_64-efi`.
     public var arch: String?
-    /// The path asked for (TFTP, HTTP), the boot file offered (DHCP), or the export (NBD).
+    /// The path asked for as the router saw it (TFTP, HTTP: percent-decoded, without the query), the boot file
+    /// offered (DHCP), or the export (NBD).
     public var path: String?
+    /// HTTP: the `mac=` query parameter as the client sent it (iPXE's `${mac}`), for the tracker to parse.
+    public var queryMAC: String?
     /// How it ended, in the protocol's own words (`ok`, `not found`, `script error`, `offered`, ...).
     public var outcome: String
     /// What went wrong, for a failure.
@@ -79,7 +82,8 @@ public struct BootEvent: Sendable {
 
     public init(
         source: Source, phase: Phase = .answered, clientIP: String?, peer: String? = nil, mac: String? = nil,
-        arch: String? = nil, path: String?, outcome: String, message: String? = nil, status: Int? = nil,
+        arch: String? = nil, path: String?, queryMAC: String? = nil, outcome: String, message: String? = nil,
+        status: Int? = nil,
         bytes: Int = 0, size: Int? = nil, retransmits: Int = 0, kind: ContentKind? = nil, version: String? = nil,
         commands: [CommandCount] = [], duration: Duration = .zero, progress: TransferProgress? = nil
     ) {
@@ -91,6 +95,7 @@ public struct BootEvent: Sendable {
         self.mac = mac
         self.arch = arch
         self.path = path
+        self.queryMAC = queryMAC
         self.outcome = outcome
         self.message = message
         self.status = status

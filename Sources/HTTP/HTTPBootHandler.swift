@@ -27,6 +27,8 @@ final class HTTPBootHandler: ChannelInboundHandler {
         var started: NIODeadline
         /// Refused at its head (a body, a bad method); the rest of it is dropped.
         var answered: Bool
+        /// The decoded target, once parsed: its path and `mac=` go in the boot event.
+        var target: HTTPRequestTarget?
     }
 
     /// The connection's addresses as text, made at its first request: a keep-alive connection keeps them, and
@@ -100,6 +102,7 @@ final class HTTPBootHandler: ChannelInboundHandler {
         let answer: HTTPBootAnswer?
         do throws(HTTPRefusal) {
             let target = try HTTPRequestTarget(parsing: head.uri)
+            current?.target = target
             guard let addresses = addresses(of: context.channel) else { throw HTTPRefusal.serverError }
             var headers: [String: String] = [:]
             for (name, value) in head.headers {
@@ -240,7 +243,9 @@ final class HTTPBootHandler: ChannelInboundHandler {
         events.record(
             BootEvent(
                 source: .http, clientIP: addresses?.clientIP, peer: addresses?.peer ?? "?",
-                path: request.head.uri, outcome: outcome, status: Int(plan.status.code), bytes: bytes, kind: kind,
+                path: request.target?.path ?? Self.undecoded(request.head.uri),
+                queryMAC: request.target?.query["mac"], outcome: outcome, status: Int(plan.status.code), bytes: bytes,
+                kind: kind,
                 duration: .nanoseconds(elapsed.nanoseconds)))
         // The fields cost more than the check: build them only for a line that is written.
         guard logger.logLevel <= .info else { return }
@@ -258,6 +263,11 @@ final class HTTPBootHandler: ChannelInboundHandler {
         metadata["http.user_agent"] = .string(request.head.headers.first(name: "user-agent") ?? "-")
         metadata["http.outcome"] = .string(outcome)
         logger.info("http request", metadata: metadata)
+    }
+
+    /// A target refused before it could be decoded, shown as its path without query and leading `/`.
+    private static func undecoded(_ uri: String) -> String {
+        String(uri.prefix { $0 != "?" }.drop { $0 == "/" })
     }
 
     /// `ip:port`, `[ip]:port` for IPv6; `ip` when the caller has the address as text already.

@@ -1,3 +1,4 @@
+import BootEvents
 import Files
 import Foundation
 import HTTP
@@ -84,13 +85,14 @@ struct CapturingHandler: LogHandler {
 /// Runs an ``HTTPServer`` on 127.0.0.1 port 0 in a service group for `body`, then shuts it down gracefully.
 func withHTTPServer<T: Sendable>(
     provider: TestProvider, configuration: HTTPServerConfiguration = HTTPServerConfiguration(listen: []),
-    logs: CapturedLogs = CapturedLogs(), _ body: @Sendable (Int) async throws -> T
+    logs: CapturedLogs = CapturedLogs(), events: any BootEventSink = IgnoredBootEvents(),
+    _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
     var configuration = configuration
     configuration.listen = [(host: "127.0.0.1", port: 0)]
     let bound = AsyncStream<Int>.makeStream()
     let server = HTTPServer(
-        configuration: configuration, provider: provider, logger: logs.logger,
+        configuration: configuration, provider: provider, logger: logs.logger, events: events,
         onBound: { addresses in
             bound.continuation.yield(addresses.first?.port ?? 0)
             bound.continuation.finish()

@@ -165,7 +165,7 @@ import Testing
         let tracker = try tracker()
         tracker.record(
             BootEvent(
-                source: .http, clientIP: "10.0.0.10", path: "/boot.ipxe?mac=52-54-00-00-00-0a", outcome: "ok",
+                source: .http, clientIP: "10.0.0.10", path: "boot.ipxe", queryMAC: "52-54-00-00-00-0a", outcome: "ok",
                 status: 200))
         let client = tracker.status().clients[0]
         #expect(client.mac == "52:54:00:00:00:0a")
@@ -173,13 +173,13 @@ import Testing
         #expect(client.stages.map(\.path) == ["boot.ipxe"])
     }
 
-    /// `thinboot.url` writes the @ of `NAME@VERSION` as %40: the stage shows the file the route served, and the
-    /// route that served it.
-    @Test func anHTTPPathIsShownAsRoutedPercentDecoded() throws {
+    /// The HTTP server reports the path as routed (``BootEventsTests`` in HTTPTests): the stage shows the file the
+    /// route served, and the route that served it.
+    @Test func anHTTPStageShowsItsRoute() throws {
         let tracker = try tracker(routes: ["images/{image}/**"])
         tracker.record(
             BootEvent(
-                source: .http, clientIP: "10.0.0.13", path: "/images/trusty-amd64%4001234567/vmlinuz", outcome: "ok",
+                source: .http, clientIP: "10.0.0.13", path: "images/trusty-amd64@01234567/vmlinuz", outcome: "ok",
                 status: 200))
         let stage = try #require(tracker.status().clients.first?.stages.first)
         #expect(stage.stage == "kernel")

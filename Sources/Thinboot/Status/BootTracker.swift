@@ -1,6 +1,5 @@
 import BootEvents
 import Foundation
-import HTTP
 import Synchronization
 
 /// The boot status: turns every ``BootEvent`` of every protocol into one row per client — tied across protocols
@@ -71,7 +70,7 @@ public final class BootTracker: BootEventSink {
 
     public func record(_ event: BootEvent) {
         let now = clock()
-        let path = event.path.map { Self.routedPath($0, source: event.source) }
+        let path = event.path.map(Self.relative)
         var learned = Self.macNamed(by: event)
         if learned == nil, let ip = event.clientIP, needsLookUp(ip) {
             learned = macForIP(ip).map { ($0.mac.description, $0.source) }
@@ -260,32 +259,25 @@ public final class BootTracker: BootEventSink {
         path.hasPrefix("pxelinux.cfg/") || path.contains("/pxelinux.cfg/")
     }
 
-    /// The MAC the event itself names: DHCP's, one in the path (`pxelinux.cfg/01-…`), or an HTTP `mac=` query.
+    /// The MAC the event itself names: DHCP's, an HTTP `mac=` query, or one in the path (`pxelinux.cfg/01-…`).
     static func macNamed(by event: BootEvent) -> (mac: String, source: String)? {
         if let text = event.mac, let mac = MACAddress(parsing: text), mac.isClientAddress {
             return (mac.description, event.source.rawValue)
         }
         guard let path = event.path, event.source == .tftp || event.source == .http else { return nil }
-        if event.source == .http, let text = (try? HTTPRequestTarget(parsing: path))?.query["mac"],
-            let mac = MACAddress(parsing: text), mac.isClientAddress
-        {
+        if let text = event.queryMAC, let mac = MACAddress(parsing: text), mac.isClientAddress {
             return (mac.description, "query")
         }
-        if let mac = MACAddress(inPath: routedPath(path, source: event.source)), mac.isClientAddress {
+        if let mac = MACAddress(inPath: relative(path)), mac.isClientAddress {
             return (mac.description, "path")
         }
         return nil
     }
 
-    /// The path as the router saw it, relative like a TFTP path: an HTTP target without its query, percent-decoded
-    /// and normalised as the boot server reads it (`/images/NAME%40VERSION/vmlinuz`, as `thinboot.url` writes it,
-    /// is `images/NAME@VERSION/vmlinuz`), so stage, route and the path shown are those of the file served.
-    static func routedPath(_ path: String, source: BootEvent.Source) -> String {
-        if source == .http, let target = try? HTTPRequestTarget(parsing: path) { return target.path }
-        var path = Substring(path)
-        if source == .http, let query = path.firstIndex(of: "?") { path = path[..<query] }
-        while path.hasPrefix("/") { path = path.dropFirst() }
-        return String(path)
+    /// A TFTP path as the router reads it: clients may send a leading `/` (`/pxelinux.0`).
+    static func relative(_ path: String) -> String {
+        guard path.hasPrefix("/") else { return path }
+        return String(path.drop { $0 == "/" })
     }
 
     /// The row `event` belongs to, made when it is a new client; rows for the same client found under its MAC
