@@ -53,7 +53,7 @@ struct PrivilegeDropTests {
                 #expect(status[set] == Self.bindServiceOnly, "\(set): \(status)")
             }
             #expect(status["NoNewPrivs"] == "1", "\(status)")
-            #expect(try listening(namespace, udp: true).contains("127.0.0.1:69"))
+            #expect(try await listening(namespace, udp: true).contains("127.0.0.1:69"))
 
             let out = try TemporaryDirectory("serve-priv-out")
             defer { out.remove() }
@@ -70,7 +70,7 @@ struct PrivilegeDropTests {
             try folder.write("thinboot.toml", base + "port = 1000\n")
             #expect(kill(server.processIdentifier, SIGHUP) == 0)
             try await log.wait(for: "nbd exports reloaded")
-            #expect(try listening(namespace, udp: false).contains("127.0.0.1:1000"), "\(log.text)")
+            #expect(try await listening(namespace, udp: false).contains("127.0.0.1:1000"), "\(log.text)")
             let size = try await runTool(
                 "ip", ["netns", "exec", namespace, "nbdinfo", "--size", "nbd://127.0.0.1:1000"], timeout: .seconds(30))
             #expect(size.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(1 << 20)", "\(size.stderr)")
@@ -167,16 +167,9 @@ struct PrivilegeDropTests {
     }
 
     /// The local addresses listening in `namespace` (`ss`), one per line.
-    private func listening(_ namespace: String, udp: Bool) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try which("ip"))
-        process.arguments = ["netns", "exec", namespace, "ss", "-Hln", udp ? "-u" : "-t"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    private func listening(_ namespace: String, udp: Bool) async throws -> String {
+        try await runTool("ip", ["netns", "exec", namespace, "ss", "-Hln", udp ? "-u" : "-t"], timeout: .seconds(10))
+            .stdoutText
     }
 
     private func hpaGet(_ namespace: String, _ path: String, to file: String) async throws -> ToolResult {

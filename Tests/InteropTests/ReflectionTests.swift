@@ -133,8 +133,12 @@ struct ReflectionTests {
 }
 
 /// Kills, by PID, every process left in `namespace` (only this test starts any there), then deletes it. Blocking:
-/// it runs from a `defer`, where `await` is not allowed.
+/// it runs from a `defer`, where `await` (and so `runTool`) is not allowed.
 private func removeNamespace(_ namespace: String) {
+    withSignalsUnblocked { removeNamespaceNow(namespace) }
+}
+
+private func removeNamespaceNow(_ namespace: String) {
     let pids = Pipe()
     let list = Process()
     list.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
