@@ -39,7 +39,7 @@ enum BootStorm {
     /// Runs `plan`, in network namespace `namespace` when given.
     static func run(_ plan: Plan, namespace: String? = nil) async throws -> Outcome {
         let planText = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
-        let python = ["python3", "-c", script, planText]
+        let python = ["python3", "-c", PythonTFTPClient.prelude + "\n" + script, planText]
         let command = namespace.map { ["ip", "netns", "exec", $0] + python } ?? python
         let result = try await runTool(
             command[0], Array(command.dropFirst()), timeout: .seconds(Int64(plan.deadline + plan.headStart + 30)))
@@ -75,23 +75,15 @@ enum BootStorm {
                 self.tries += 1
 
             def receive(self, now):
-                try:
-                    packet, peer = self.sock.recvfrom(70000)
-                except BlockingIOError:
+                got = read_packet(self)
+                if got is None:
                     return
-                if self.done or len(packet) < 4:
-                    return
-                if self.peer is None:
-                    self.peer = peer
-                elif peer != self.peer:
-                    return
-                opcode, number = struct.unpack("!HH", packet[:4])
+                opcode, number, packet = got
                 if opcode == 5:
                     self.done, self.failure = True, "error %d %s" % (number, packet[4:-1].decode(errors="replace"))
                     return
                 if opcode == 6:
-                    parts = packet[2:].split(b"\0")
-                    options = {parts[i].decode(): parts[i + 1].decode() for i in range(0, len(parts) - 1, 2)}
+                    options = oack_options(packet)
                     self.blksize = int(options.get("blksize", 512))
                     self.ack(0, now)
                 elif opcode == 3:

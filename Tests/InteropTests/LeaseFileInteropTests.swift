@@ -92,33 +92,46 @@ import Thinboot
         return nil
     }
 
+    /// The udhcpc hook that prints the address bound, and the file `server` writes its leases to, in `directory`.
+    static func files(for server: Server, in directory: TemporaryDirectory) throws -> (script: String, leases: String) {
+        let script = try directory.write("udhcpc.sh", "#!/bin/sh\n[ \"$1\" = bound ] && echo \"bound $ip\"\nexit 0\n")
+        chmod(script, 0o755)
+        return (script, directory.file(server == .kea ? "kea-leases4.csv" : "\(server.rawValue).leases"))
+    }
+
+    /// A site namespace (10.61.0.1/24) and a client namespace joined by a veth pair, both ends up.
+    static func siteAndClient(in lab: Lab) async throws -> (
+        site: (name: String, interface: String), client: (name: String, interface: String)
+    ) {
+        let site = (name: try await lab.namespace("s"), interface: "tbds\(lab.tag)")
+        let client = (name: try await lab.namespace("c"), interface: "tbdc\(lab.tag)")
+        try await lab.ip([
+            "link", "add", site.interface, "netns", site.name, "type", "veth", "peer", "name", client.interface,
+            "netns", client.name,
+        ])
+        try await lab.ip(["-n", site.name, "addr", "add", "10.61.0.1/24", "dev", site.interface])
+        try await lab.ip(["-n", site.name, "link", "set", site.interface, "up"])
+        // Both ends up before the server starts (a link without carrier is not running).
+        try await lab.ip(["-n", client.name, "link", "set", client.interface, "up"])
+        return (site, client)
+    }
+
     @Test(arguments: Server.allCases)
     func theFileTheServerWroteGivesEachClientsMAC(server: Server) async throws {
         let directory = try TemporaryDirectory("lease-\(server.rawValue)")
         defer { directory.remove() }
-        let script = try directory.write("udhcpc.sh", "#!/bin/sh\n[ \"$1\" = bound ] && echo \"bound $ip\"\nexit 0\n")
-        chmod(script, 0o755)
-        let file = directory.file(server == .kea ? "kea-leases4.csv" : "\(server.rawValue).leases")
+        let (script, file) = try Self.files(for: server, in: directory)
         try await ProxyDHCPInteropTests.withLab { lab in
-            let site = try await lab.namespace("s")
-            let client = try await lab.namespace("c")
-            try await lab.ip([
-                "link", "add", "tbds\(lab.tag)", "netns", site, "type", "veth", "peer", "name", "tbdc\(lab.tag)",
-                "netns", client,
-            ])
-            try await lab.ip(["-n", site, "addr", "add", "10.61.0.1/24", "dev", "tbds\(lab.tag)"])
-            try await lab.ip(["-n", site, "link", "set", "tbds\(lab.tag)", "up"])
-            // Both ends up before the server starts (a link without carrier is not running).
-            try await lab.ip(["-n", client, "link", "set", "tbdc\(lab.tag)", "up"])
+            let (site, client) = try await Self.siteAndClient(in: lab)
             let stop = try await Self.start(
-                server, in: site, interface: "tbds\(lab.tag)", file: file, directory: directory)
+                server, in: site.name, interface: site.interface, file: file, directory: directory)
             defer { stop() }
 
             var taken: [String: String] = [:]
             for index in 1...3 {
                 let mac = "52:54:00:61:0\(Server.allCases.firstIndex(of: server)!):0\(index)"
                 let address = try await Self.takeLease(
-                    in: client, interface: "tbdc\(lab.tag)", mac: mac, script: script)
+                    in: client.name, interface: client.interface, mac: mac, script: script)
                 let got = try #require(address, "\(server) gave \(mac) no lease")
                 taken[got] = mac
             }
@@ -154,27 +167,16 @@ import Thinboot
     func theServersOwnRecordOfAnEndedLeaseNamesNoClient(server: Server) async throws {
         let directory = try TemporaryDirectory("lease-end-\(server.rawValue)")
         defer { directory.remove() }
-        let script = try directory.write("udhcpc.sh", "#!/bin/sh\n[ \"$1\" = bound ] && echo \"bound $ip\"\nexit 0\n")
-        chmod(script, 0o755)
-        let file = directory.file(server == .kea ? "kea-leases4.csv" : "\(server.rawValue).leases")
+        let (script, file) = try Self.files(for: server, in: directory)
         try await ProxyDHCPInteropTests.withLab { lab in
-            let site = try await lab.namespace("s")
-            let client = try await lab.namespace("c")
-            try await lab.ip([
-                "link", "add", "tbds\(lab.tag)", "netns", site, "type", "veth", "peer", "name", "tbdc\(lab.tag)",
-                "netns", client,
-            ])
-            try await lab.ip(["-n", site, "addr", "add", "10.61.0.1/24", "dev", "tbds\(lab.tag)"])
-            try await lab.ip(["-n", site, "link", "set", "tbds\(lab.tag)", "up"])
-            // Both ends up before the server starts (a link without carrier is not running).
-            try await lab.ip(["-n", client, "link", "set", "tbdc\(lab.tag)", "up"])
+            let (site, client) = try await Self.siteAndClient(in: lab)
             let stop = try await Self.start(
-                server, in: site, interface: "tbds\(lab.tag)", file: file, directory: directory, lifetime: 2)
+                server, in: site.name, interface: site.interface, file: file, directory: directory, lifetime: 2)
             defer { stop() }
 
             let mac = "52:54:00:64:00:01"
             let address = try #require(
-                try await Self.takeLease(in: client, interface: "tbdc\(lab.tag)", mac: mac, script: script),
+                try await Self.takeLease(in: client.name, interface: client.interface, mac: mac, script: script),
                 "\(server) gave no lease: \((try? String(contentsOfFile: directory.file("kea.log"), encoding: .utf8)) ?? "")"
             )
             let taken = Int64(time(nil))
@@ -188,7 +190,7 @@ import Thinboot
             // dhcpd writes an ended lease when its pool timer fires or the next client comes: one more client.
             try await Task.sleep(for: .seconds(3))
             _ = try await Self.takeLease(
-                in: client, interface: "tbdc\(lab.tag)", mac: "52:54:00:64:00:02", script: script)
+                in: client.name, interface: client.interface, mac: "52:54:00:64:00:02", script: script)
             // (Should the second client get the same address, the lease names it: never the first client.)
             for _ in 0..<100 where leases.mac(for: address)?.description == mac {
                 try await Task.sleep(for: .milliseconds(100))

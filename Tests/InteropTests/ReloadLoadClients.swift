@@ -33,7 +33,8 @@ enum ReloadLoadClients {
     static func storm(_ plan: StormPlan) async throws -> StormOutcome {
         let text = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
         let result = try await runTool(
-            "/usr/bin/python3", ["-c", stormScript, text], timeout: .seconds(Int64(plan.maxSeconds + 60)))
+            "/usr/bin/python3", ["-c", PythonTFTPClient.prelude + "\n" + stormScript, text],
+            timeout: .seconds(Int64(plan.maxSeconds + 60)))
         guard result.status == 0 else { throw ToolFailure(tool: "storm", status: result.status, stderr: result.stderr) }
         return try JSONDecoder().decode(StormOutcome.self, from: result.stdout)
     }
@@ -111,24 +112,16 @@ enum ReloadLoadClients {
                 self.due = now + 1
 
             def receive(self, now):
-                try:
-                    packet, peer = self.sock.recvfrom(70000)
-                except BlockingIOError:
+                got = read_packet(self)
+                if got is None:
                     return
-                if self.done or len(packet) < 4:
-                    return
-                if self.peer is None:
-                    self.peer = peer
-                elif peer != self.peer:
-                    return
+                opcode, number, packet = got
                 self.silent = 0
-                opcode, number = struct.unpack("!HH", packet[:4])
                 if opcode == 5:
                     fail("%s: error %d %s" % (self.name, number, packet[4:-1].decode(errors="replace")))
                     self.next(now)
                 elif opcode == 6:
-                    parts = packet[2:].split(b"\0")
-                    options = {parts[i].decode().lower(): parts[i + 1].decode() for i in range(0, len(parts) - 1, 2)}
+                    options = oack_options(packet)
                     self.blksize = int(options.get("blksize", 512))
                     blksizes.add(self.blksize)
                     self.send(struct.pack("!HH", 4, 0), now)
