@@ -6,10 +6,10 @@
 #include <sqfs/compressor.h>
 #include <sqfs/data_reader.h>
 #include <sqfs/dir.h>
-#include <sqfs/dir_reader.h>
 #include <sqfs/error.h>
 #include <sqfs/inode.h>
 #include <sqfs/io.h>
+#include <sqfs/meta_reader.h>
 #include <sqfs/predef.h>
 #include <sqfs/super.h>
 #include <ext2fs/ext2_fs.h>
@@ -32,7 +32,8 @@ struct thinboot_image {
     struct offset_file *file;
     sqfs_super_t super;
     sqfs_compressor_t *compressor;
-    sqfs_dir_reader_t *directories;
+    sqfs_meta_reader_t *inodes;
+    sqfs_meta_reader_t *directories;
     sqfs_data_reader_t *data;
     // ext2/3/4
     ext2_filsys fs;

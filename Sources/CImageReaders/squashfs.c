@@ -1,9 +1,19 @@
 // squashfs through libsquashfs: a file interface over the image's byte range, the super block checked against it,
-// a directory reader for lookups and listings, a data reader for file bytes (blocks, fragments and holes).
+// metadata readers over the inode and folder tables for lookups and listings (each inode's claimed sizes checked
+// before libsquashfs allocates by them), a data reader for file bytes (blocks, fragments and holes).
 #include "readers.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
+
+/// The longest symlink target an inode may claim (Linux's PATH_MAX): libsquashfs allocates the claimed size when it
+/// reads the inode, so a corrupt one asked for up to 4 GiB.
+#define MAXIMUM_SYMLINK_TARGET 4096u
+/// The most blocks a file's inode may claim: libsquashfs reads the whole block list into memory (4 bytes a block)
+/// when it reads the inode, so a corrupt 64-bit file size asked for gigabytes. 4 Mi blocks (a 16 MiB list) is a
+/// 512 GiB file at mksquashfs's default block size of 128 KiB.
+#define MAXIMUM_FILE_BLOCKS (4ull << 20)
 
 static const char *squashfs_reason(int error) {
     switch (error) {
@@ -109,9 +119,22 @@ int thinboot_squashfs_open(thinboot_image *image) {
             return thinboot_fail(image, "squashfs compressor options: %s", squashfs_reason(error));
         }
     }
-    image->directories = sqfs_dir_reader_create(&image->super, image->compressor, &file->base, 0);
+    // The tables' bounds, as libsquashfs's own directory reader sets them: inodes up to the folder table, folders
+    // up to the first table after it.
+    const sqfs_super_t *super = &image->super;
+    uint64_t folders_end = super->id_table_start;
+    if (super->fragment_table_start < folders_end) {
+        folders_end = super->fragment_table_start;
+    }
+    if (super->export_table_start < folders_end) {
+        folders_end = super->export_table_start;
+    }
+    image->inodes =
+        sqfs_meta_reader_create(&file->base, image->compressor, super->inode_table_start, super->directory_table_start);
+    image->directories =
+        sqfs_meta_reader_create(&file->base, image->compressor, super->directory_table_start, folders_end);
     image->data = sqfs_data_reader_create(&file->base, image->super.block_size, image->compressor, 0);
-    if (image->directories == NULL || image->data == NULL) {
+    if (image->inodes == NULL || image->directories == NULL || image->data == NULL) {
         return thinboot_fail(image, "out of memory");
     }
     error = sqfs_data_reader_load_fragment_table(image->data, &image->super);
@@ -124,6 +147,7 @@ int thinboot_squashfs_open(thinboot_image *image) {
 void thinboot_squashfs_close(thinboot_image *image) {
     sqfs_destroy(image->data);
     sqfs_destroy(image->directories);
+    sqfs_destroy(image->inodes);
     sqfs_destroy(image->compressor);
     sqfs_destroy(image->file);
 }
@@ -163,45 +187,87 @@ static int make_node(thinboot_image *image, sqfs_inode_generic_t *inode, thinboo
     return THINBOOT_IMAGE_OK;
 }
 
+/// Refuses the inode at `ref` when it claims a symlink target or a block list beyond the bounds above: read before
+/// libsquashfs reads the inode and sizes its allocation by those claims.
+static int check_inode(thinboot_image *image, sqfs_u64 ref) {
+    sqfs_inode_t base;
+    int error = sqfs_meta_reader_seek(image->inodes, image->super.inode_table_start + (ref >> 16), ref & 0xFFFF);
+    if (error == 0) {
+        error = sqfs_meta_reader_read(image->inodes, &base, sizeof base);
+    }
+    uint64_t target = 0;
+    uint64_t size = 0;
+    switch (error == 0 ? le16toh(base.type) : 0) {
+    case SQFS_INODE_SLINK:
+    case SQFS_INODE_EXT_SLINK: {
+        // Both symlink layouts start with nlink and target_size.
+        sqfs_inode_slink_t link;
+        error = sqfs_meta_reader_read(image->inodes, &link, sizeof link);
+        target = le32toh(link.target_size);
+        break;
+    }
+    case SQFS_INODE_FILE: {
+        sqfs_inode_file_t file;
+        error = sqfs_meta_reader_read(image->inodes, &file, sizeof file);
+        size = le32toh(file.file_size);
+        break;
+    }
+    case SQFS_INODE_EXT_FILE: {
+        sqfs_inode_file_ext_t file;
+        error = sqfs_meta_reader_read(image->inodes, &file, sizeof file);
+        size = le64toh(file.file_size);
+        break;
+    }
+    default:
+        break;
+    }
+    if (error != 0) {
+        return thinboot_fail(image, "squashfs inode: %s", squashfs_reason(error));
+    }
+    if (target > MAXIMUM_SYMLINK_TARGET) {
+        return thinboot_fail(image, "squashfs symlink claims a target of %llu bytes, more than %u",
+                             (unsigned long long)target, MAXIMUM_SYMLINK_TARGET);
+    }
+    // At most one block more than the whole blocks: the tail may be one, or a fragment.
+    if (size / image->super.block_size + 1 > MAXIMUM_FILE_BLOCKS) {
+        return thinboot_fail(image, "squashfs file claims %llu bytes, more than %llu blocks of %u",
+                             (unsigned long long)size, MAXIMUM_FILE_BLOCKS, image->super.block_size);
+    }
+    return THINBOOT_IMAGE_OK;
+}
+
+/// The inode at `ref` into a new node.
+static int read_node(thinboot_image *image, sqfs_u64 ref, thinboot_node **out) {
+    if (check_inode(image, ref) != THINBOOT_IMAGE_OK) {
+        return THINBOOT_IMAGE_FAILED;
+    }
+    sqfs_inode_generic_t *inode = NULL;
+    int error = sqfs_meta_reader_read_inode(image->inodes, &image->super, ref >> 16, ref & 0xFFFF, &inode);
+    if (error != 0) {
+        return thinboot_fail(image, "squashfs inode: %s", squashfs_reason(error));
+    }
+    return make_node(image, inode, out);
+}
+
 int thinboot_squashfs_root(thinboot_image *image, thinboot_node **out) {
-    sqfs_inode_generic_t *inode = NULL;
-    int error = sqfs_dir_reader_get_root_inode(image->directories, &inode);
-    if (error != 0) {
-        return thinboot_fail(image, "squashfs root inode: %s", squashfs_reason(error));
-    }
-    return make_node(image, inode, out);
+    return read_node(image, image->super.root_inode_ref, out);
 }
 
-int thinboot_squashfs_lookup(thinboot_image *image, const thinboot_node *directory, const char *name,
-                             thinboot_node **out) {
-    int error = sqfs_dir_reader_open_dir(image->directories, directory->squashfs, 0);
-    if (error == 0) {
-        error = sqfs_dir_reader_find(image->directories, name);
-        if (error == SQFS_ERROR_NO_ENTRY) {
-            return THINBOOT_IMAGE_NOT_FOUND;
-        }
-    }
-    sqfs_inode_generic_t *inode = NULL;
-    if (error == 0) {
-        error = sqfs_dir_reader_get_inode(image->directories, &inode);
-    }
-    if (error != 0) {
-        return thinboot_fail(image, "squashfs folder: %s", squashfs_reason(error));
-    }
-    return make_node(image, inode, out);
-}
-
-int thinboot_squashfs_list(thinboot_image *image, const thinboot_node *directory, thinboot_list_callback callback,
-                           void *context) {
-    int error = sqfs_dir_reader_open_dir(image->directories, directory->squashfs, 0);
+/// Calls `visit` with each entry of `directory` and its inode reference until it returns non-zero (then
+/// THINBOOT_IMAGE_OK) or the folder ends (THINBOOT_IMAGE_NOT_FOUND).
+static int each_entry(thinboot_image *image, const thinboot_node *directory,
+                      int (*visit)(void *context, const sqfs_dir_entry_t *entry, sqfs_u64 ref), void *context) {
+    sqfs_readdir_state_t state;
+    int error = sqfs_readdir_state_init(&state, &image->super, directory->squashfs);
     while (error == 0) {
         sqfs_dir_entry_t *entry = NULL;
-        error = sqfs_dir_reader_read(image->directories, &entry);
+        sqfs_u64 ref = 0;
+        error = sqfs_meta_reader_readdir(image->directories, &state, &entry, NULL, &ref);
         if (error > 0) {
-            return THINBOOT_IMAGE_OK;
+            return THINBOOT_IMAGE_NOT_FOUND;
         }
         if (error == 0) {
-            int stop = callback(context, (const char *)entry->name, (size_t)entry->size + 1);
+            int stop = visit(context, entry, ref);
             sqfs_free(entry);
             if (stop) {
                 return THINBOOT_IMAGE_OK;
@@ -209,6 +275,50 @@ int thinboot_squashfs_list(thinboot_image *image, const thinboot_node *directory
         }
     }
     return thinboot_fail(image, "squashfs folder: %s", squashfs_reason(error));
+}
+
+struct wanted_name {
+    const char *name;
+    size_t length;
+    sqfs_u64 ref;
+};
+
+static int find_name(void *context, const sqfs_dir_entry_t *entry, sqfs_u64 ref) {
+    struct wanted_name *wanted = context;
+    // The stored size is the name's length less one.
+    if ((size_t)entry->size + 1 != wanted->length || memcmp(entry->name, wanted->name, wanted->length) != 0) {
+        return 0;
+    }
+    wanted->ref = ref;
+    return 1;
+}
+
+int thinboot_squashfs_lookup(thinboot_image *image, const thinboot_node *directory, const char *name,
+                             thinboot_node **out) {
+    struct wanted_name wanted = {name, strlen(name), 0};
+    int status = each_entry(image, directory, find_name, &wanted);
+    if (status != THINBOOT_IMAGE_OK) {
+        return status;
+    }
+    return read_node(image, wanted.ref, out);
+}
+
+struct listing {
+    thinboot_list_callback callback;
+    void *context;
+};
+
+static int list_name(void *context, const sqfs_dir_entry_t *entry, sqfs_u64 ref) {
+    (void)ref;
+    const struct listing *listing = context;
+    return listing->callback(listing->context, (const char *)entry->name, (size_t)entry->size + 1);
+}
+
+int thinboot_squashfs_list(thinboot_image *image, const thinboot_node *directory, thinboot_list_callback callback,
+                           void *context) {
+    struct listing listing = {callback, context};
+    int status = each_entry(image, directory, list_name, &listing);
+    return status == THINBOOT_IMAGE_NOT_FOUND ? THINBOOT_IMAGE_OK : status;
 }
 
 int thinboot_squashfs_read(thinboot_image *image, const thinboot_node *file, uint64_t offset, void *buffer,

@@ -106,6 +106,77 @@ struct FuzzFindingTests {
         #expect(try opened.read("a", limit: 64) == Array("file a\n".utf8))
     }
 
+    /// libsquashfs allocates what an inode claims when it reads it: a symlink's target size (32 bits) and a file's
+    /// block list (4 bytes a block of its 64-bit size). The fuzz target died of a 3.98 GB malloc, and under a 64 MiB
+    /// malloc limit it found such a symlink within minutes. Each claim is refused before the library reads the inode, with a reason that names it, and the
+    /// process never reserves the gigabytes (its peak virtual size stays within 1 GiB of what it was).
+    @Test(arguments: ["symlink", "file"])
+    func aSquashfsInodeClaimingGigabytesIsRefusedUnallocated(claim: String) async throws {
+        let folder = try TemporaryDirectory("image-huge-inode")
+        defer { folder.remove() }
+        let target = "target-0123456789abcdef"
+        try folder.write("tree/\(target)", "the target\n")
+        try FileManager.default.createSymbolicLink(atPath: folder.file("tree/link"), withDestinationPath: target)
+        // A hard link makes mksquashfs write an extended file inode, the one with a 64-bit size.
+        let data = try folder.write("tree/data", patternBytes(count: 12345))
+        try FileManager.default.linkItem(atPath: data, toPath: folder.file("tree/data2"))
+        let image = folder.file("squashfs.img")
+        // -noI: the inode table stays uncompressed, so the inodes can be patched in place.
+        let made = try await runTool(
+            "mksquashfs", [folder.file("tree"), image, "-noI", "-all-root", "-noappend", "-no-progress"])
+        #expect(made.status == 0, "\(made.stderr)")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image)))
+        func value(at offset: Int, bytes count: Int) -> UInt64 {
+            (0..<count).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * $1) }
+        }
+        func put(_ value: UInt64, bytes count: Int, at offset: Int) {
+            for index in 0..<count { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+        }
+        let path: String
+        if claim == "symlink" {
+            // The symlink inode: ..., target_size (4 bytes), then the target itself.
+            let at = try #require(
+                Self.offset(
+                    of: Array(target.utf8), in: bytes,
+                    where: { value(at: $0 - 4, bytes: 4) == UInt64(target.utf8.count) }))
+            put(0xF000_0000, bytes: 4, at: at - 4)
+            path = "link"
+        } else {
+            // The extended file inode: type 9 (2 bytes), 14 more bytes of header, blocks_start (8), file_size (8).
+            let at = try #require(
+                (0..<(bytes.count - 48)).first { value(at: $0, bytes: 2) == 9 && value(at: $0 + 24, bytes: 8) == 12345 }
+            )
+            put(1 << 47, bytes: 8, at: at + 24)  // 128 TiB: 2^30 blocks of 128 KiB, a 4 GiB list
+            path = "data"
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: image))
+
+        let opened = try FileSystemImage(file: try OpenedFile(path: image))
+        let before = try Self.peakVirtualBytes()
+        #expect {
+            try opened.read(path, limit: 1 << 20)
+        } throws: { error in
+            guard case .corrupt(let reason) = (error as? ImageError)?.kind else { return false }
+            return reason.contains("squashfs \(claim) claims")
+        }
+        #expect(try Self.peakVirtualBytes() - before < 1 << 30)
+        #expect(try opened.read(target, limit: 64) == Array("the target\n".utf8))
+    }
+
+    /// Where `needle` starts in `haystack` at an offset that `accept`s.
+    static func offset(of needle: [UInt8], in haystack: [UInt8], where accept: (Int) -> Bool) -> Int? {
+        (4...(haystack.count - needle.count)).first {
+            haystack[$0..<($0 + needle.count)].elementsEqual(needle) && accept($0)
+        }
+    }
+
+    /// The process's peak virtual size, VmPeak in /proc/self/status.
+    static func peakVirtualBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmPeak:") })
+        return try #require(Int(line.split(separator: " ")[1])) * 1024
+    }
+
     static func blockSize(of image: String) async throws -> UInt64 {
         let dump = try await runTool("dumpe2fs", ["-h", image])
         let line = dump.stdoutText.split(separator: "\n").first { $0.hasPrefix("Block size:") }
