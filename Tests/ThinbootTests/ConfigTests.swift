@@ -36,6 +36,17 @@ import Testing
         // toml++ aborted the process on a non-ASCII table name (found by the config-loader fuzz target).
         ("[tftp]\nroot = \"r\"\n[\u{e9}]\n", "not valid TOML at line 3: a non-ASCII character outside a string"),
         ("# caf\u{e9}\n[tftp]\nroot = \"\u{e9}t\u{e9}\"\n\u{e9} = 1\n", "not valid TOML at line 4"),
+        // toml++ aborted on a table name starting with a byte that starts no key (config-loader fuzz target).
+        ("[tftp]\nroot = \"r\"\n[ `a]\n", "not valid TOML at line 3: a table name must start with a letter"),
+        (
+            "[tftp]\nroot = \"r\"\n\n  [[{x]]\n",
+            "line 4: a table name must start with a letter, a digit, _, - or a quote, not '{'"
+        ),
+        ("[tftp]\nroot = \"\"\"a\"\"\"\"\n[\t+]\n", "not valid TOML at line 3: a table name must start"),
+        (
+            "[tftp]\nroot = \"r\"\n[\n",
+            "line 3: a table name must start with a letter, a digit, _, - or a quote, not a control character"
+        ),
     ])
     func errorsNameFileKeyAndProblem(text: String, expected: String) {
         #expect {
@@ -49,9 +60,26 @@ import Testing
     @Test func nonASCIIInStringsAndCommentsIsFine() throws {
         let config = try ThinbootConfig.parse("# r\u{e9}pertoire\n[tftp]\nroot = \"r\u{e9}\"\n", file: "/srv/t.toml")
         #expect(config.tftp?.root == "/srv/r\u{e9}")
+        #expect(TOMLText.problem(in: "a = '''\n\u{e9}\n'''\nb = \"\\\"\u{e9}\"\n[\"\u{e9}\"]\n") == nil)
+        #expect(TOMLText.problem(in: "a = \"x\"\n[t]\n[\u{e9}]\n")?.line == 3)
+    }
+
+    /// Inside a value a `[` that starts a line is an array, not a table header: never refused.
+    @Test func arraysAcrossLinesAreNotTableHeaders() throws {
+        let text = """
+            [tftp]
+            listen = [
+              "127.0.0.1:6969", # [ `not a header
+            ]
+            root = '''
+            [ `not a header either
+            '''
+            [tftp.arch]
+            """
+        #expect(TOMLText.problem(in: text) == nil)
         #expect(
-            TOMLText.lineOfNonASCIIOutsideStrings("a = '''\n\u{e9}\n'''\nb = \"\\\"\u{e9}\"\n[\"\u{e9}\"]\n") == nil)
-        #expect(TOMLText.lineOfNonASCIIOutsideStrings("a = \"x\"\n[t]\n[\u{e9}]\n") == 3)
+            try ThinbootConfig.parse(text, file: "/srv/t.toml").tftp?.root.contains("[ `not a header either") == true)
+        #expect(TOMLText.problem(in: "a = [\n  [ +1 ],\n  [ {x = 1} ],\n  [[[2]]]\n]\n[ok]\n") == nil)
     }
 
     @Test(arguments: [

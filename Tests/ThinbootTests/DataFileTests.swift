@@ -34,6 +34,16 @@ import Testing
             (error as? ScriptFileError)?.message.hasPrefix("inventory.toml:2:") == true
         }
     }
+
+    /// toml++ aborted the process on this; the check before it names the line instead.
+    @Test func tableNameThatStartsNoKeyNamesFileAndLine() {
+        #expect {
+            try DataFileCache.parseTOML("[groups.lab]\nimage = \"x\"\n[ `a]\n", name: "inventory.toml")
+        } throws: { error in
+            (error as? ScriptFileError)?.message
+                == "inventory.toml:3: a table name must start with a letter, a digit, _, - or a quote, not '`'; quote the key"
+        }
+    }
 }
 
 /// `thinboot.data` re-reads an inventory rewritten at the same size with its modification time kept (`cp -p`,

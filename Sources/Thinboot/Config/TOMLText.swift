@@ -1,57 +1,150 @@
-/// A check of TOML text before it reaches the TOML library: toml++ (inside TOMLKit) asserts, and so aborts the
-/// process, on a non-ASCII byte in a table header (`[é]`) instead of reporting it. TOML allows non-ASCII only
-/// inside strings and comments, so such a byte anywhere else is an error with a line number here, and a config or
-/// inventory edited with a stray character never kills a running server on reload.
+/// A check of TOML text before it reaches the TOML library. toml++ (inside TOMLKit) asserts, and so aborts the
+/// process, instead of reporting two kinds of error, so a config or inventory edited with a stray character would
+/// kill a running server on reload:
+/// - a non-ASCII byte outside strings and comments (`[é]`, `é = 1`): TOML allows it nowhere else;
+/// - a table header whose name starts with a byte that starts no key (``[ `a]``, `[[{x]]`, `[` then a line
+///   break): toml++ checks the first character of the name only by assertion.
+/// Both are errors in any TOML, so the check never refuses a valid file; each gives the line it is on.
 enum TOMLText {
-    /// The 1-based line of the first non-ASCII byte outside strings and comments, or nil.
-    static func lineOfNonASCIIOutsideStrings(_ text: String) -> Int? {
-        let bytes = Array(text.utf8)
-        var line = 1
+    /// What the check found, with its 1-based line.
+    struct Problem: Equatable, CustomStringConvertible {
+        let line: Int
+        let description: String
+    }
+
+    /// The first problem outside strings and comments, or nil.
+    static func problem(in text: String) -> Problem? {
+        var scanner = Scanner(Array(text.utf8))
+        return scanner.run()
+    }
+
+    private struct Scanner {
+        /// Where the scan is in TOML's line structure: a table header is a `[` that starts a line outside any
+        /// value; inside a value (an array or inline table may span lines) a `[` is an array.
+        enum Place {
+            case lineStart
+            case header
+            case keyOrValue
+        }
+
+        let bytes: [UInt8]
         var index = 0
+        var line = 1
+        var place = Place.lineStart
+        /// Open `[` and `{` of the value being read.
+        var depth = 0
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        mutating func run() -> Problem? {
+            while index < bytes.count {
+                let byte = bytes[index]
+                if starts("\"\"\"") {
+                    skipString(quote: UInt8(ascii: "\""), delimiter: 3, escapes: true)
+                } else if starts("'''") {
+                    skipString(quote: UInt8(ascii: "'"), delimiter: 3, escapes: false)
+                } else if byte == UInt8(ascii: "\"") {
+                    skipString(quote: byte, delimiter: 1, escapes: true)
+                } else if byte == UInt8(ascii: "'") {
+                    skipString(quote: byte, delimiter: 1, escapes: false)
+                } else if byte == UInt8(ascii: "#") {
+                    while index < bytes.count && bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                } else if byte >= 0x80 {
+                    return Problem(line: line, description: "a non-ASCII character outside a string")
+                } else if byte == UInt8(ascii: "\n") {
+                    line += 1
+                    if place != .keyOrValue || depth == 0 { place = .lineStart }
+                    index += 1
+                } else if place == .lineStart && byte == UInt8(ascii: "[") {
+                    if let problem = checkHeader() { return problem }
+                    place = .header
+                    index += 1
+                } else {
+                    step(byte)
+                    index += 1
+                }
+            }
+            return nil
+        }
+
+        /// Moves `place` and `depth` past one byte that is not a string, comment or line break.
+        mutating func step(_ byte: UInt8) {
+            switch place {
+            case .lineStart:
+                if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") && byte != UInt8(ascii: "\r") {
+                    place = .keyOrValue
+                }
+            case .header:
+                break
+            case .keyOrValue:
+                if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
+                    depth += 1
+                } else if (byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}")) && depth > 0 {
+                    depth -= 1
+                }
+            }
+        }
+
+        /// At the `[` of a table header: the first byte of its name (after `[[` and spaces) must start a key.
+        /// A non-ASCII byte is left to the main scan, which names it as such.
+        func checkHeader() -> Problem? {
+            var next = index + 1
+            if next < bytes.count && bytes[next] == UInt8(ascii: "[") { next += 1 }
+            while next < bytes.count && (bytes[next] == UInt8(ascii: " ") || bytes[next] == UInt8(ascii: "\t")) {
+                next += 1
+            }
+            guard next < bytes.count, bytes[next] < 0x80, !Self.startsName(bytes[next]) else { return nil }
+            let byte = bytes[next]
+            let shown = byte > 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "a control character"
+            return Problem(
+                line: line,
+                description: "a table name must start with a letter, a digit, _, - or a quote, not \(shown)")
+        }
+
+        /// What may follow `[` or `[[` and spaces: a bare key's first byte, a quote, or the `]` of an empty
+        /// name (toml++ reports that one itself).
+        static func startsName(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "\""),
+                UInt8(ascii: "'"), UInt8(ascii: "]"):
+                return true
+            default:
+                return false
+            }
+        }
+
         func starts(_ marker: String) -> Bool {
             let marker = Array(marker.utf8)
             return index + marker.count <= bytes.count && Array(bytes[index..<index + marker.count]) == marker
         }
-        /// Skips to just past `end`, counting lines; a backslash escapes the next byte when `escapes`.
-        func skip(past end: String, escapes: Bool) {
-            let terminator = Array(end.utf8)
+
+        /// Skips a string from its opening delimiter to just past its closing one, counting lines. A multi-line
+        /// string's content may end in up to two quotes right before the closing three (`"""a""""`).
+        mutating func skipString(quote: UInt8, delimiter: Int, escapes: Bool) {
+            if place == .lineStart { place = .keyOrValue }
+            index += delimiter
             while index < bytes.count {
-                if bytes[index] == UInt8(ascii: "\n") { line += 1 }
-                if escapes && bytes[index] == UInt8(ascii: "\\") {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\n") { line += 1 }
+                if escapes && byte == UInt8(ascii: "\\") {
                     index += 1
                     if index < bytes.count, bytes[index] == UInt8(ascii: "\n") { line += 1 }
                     index += 1
                     continue
                 }
-                if starts(end) {
-                    index += terminator.count
-                    return
+                if byte == quote {
+                    var run = 0
+                    while index + run < bytes.count && bytes[index + run] == quote { run += 1 }
+                    if run >= delimiter {
+                        index += delimiter == 3 ? min(run, 5) : 1
+                        return
+                    }
+                    index += run
+                    continue
                 }
                 index += 1
             }
         }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if starts("\"\"\"") {
-                index += 3
-                skip(past: "\"\"\"", escapes: true)
-            } else if starts("'''") {
-                index += 3
-                skip(past: "'''", escapes: false)
-            } else if byte == UInt8(ascii: "\"") {
-                index += 1
-                skip(past: "\"", escapes: true)
-            } else if byte == UInt8(ascii: "'") {
-                index += 1
-                skip(past: "'", escapes: false)
-            } else if byte == UInt8(ascii: "#") {
-                while index < bytes.count && bytes[index] != UInt8(ascii: "\n") { index += 1 }
-            } else {
-                if byte >= 0x80 { return line }
-                if byte == UInt8(ascii: "\n") { line += 1 }
-                index += 1
-            }
-        }
-        return nil
     }
 }

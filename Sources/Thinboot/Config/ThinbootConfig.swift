@@ -36,11 +36,10 @@ public struct ThinbootConfig: Sendable {
     /// Parses config text as if it were in `file` (relative paths resolve against that file's folder).
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ThinbootConfig {
         let toml: TOMLTable
-        if let line = TOMLText.lineOfNonASCIIOutsideStrings(text) {
+        if let problem = TOMLText.problem(in: text) {
             throw ConfigError(
                 file: file, key: nil,
-                problem: "not valid TOML at line \(line): a non-ASCII character outside a string; quote the key (\"…\")"
-            )
+                problem: "not valid TOML at line \(problem.line): \(problem.description); quote the key (\"…\")")
         }
         do {
             toml = try TOMLTable(string: text)

@@ -45,8 +45,8 @@ final class DataFileCache: Sendable {
     }
 
     static func parseTOML(_ text: String, name: String) throws(ScriptFileError) -> ScriptValue {
-        if let line = TOMLText.lineOfNonASCIIOutsideStrings(text) {
-            throw ScriptFileError("\(name):\(line): a non-ASCII character outside a string; quote the key")
+        if let problem = TOMLText.problem(in: text) {
+            throw ScriptFileError("\(name):\(problem.line): \(problem.description); quote the key")
         }
         do {
             return convert(try TOMLTable(string: text))
