@@ -11,7 +11,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -102,14 +101,16 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The config and inventory TOML parser: toml++ header-only from the system (apt: libtomlplusplus-dev), read
+        // whole into one buffer so nothing of a parse is kept.
+        .target(name: "CTOMLReader"),
         // setgroups/setgid/setuid keeping CAP_NET_BIND_SERVICE, then exec: the privilege drop of `serve`.
         .target(name: "CPrivilegeShims"),
         .target(
             name: "Thinboot",
             dependencies: [
                 "Files", "Images", "TFTP", "NBD", "Scripting", "HTTP", "DHCP", "BootEvents", "CPrivilegeShims",
-                "CSystemd",
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "CSystemd", "CTOMLReader",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -27,6 +27,41 @@ import Testing
         #expect(value["clients"] == .list([.record(["mac": "52:54:00:00:00:01"])]))
     }
 
+    @Test func everyTOMLTypeBecomesAScriptValue() throws {
+        let value = try DataFileCache.parseTOML(
+            """
+            text = "a\\tb"
+            count = -16
+            mask = 0xff
+            ratio = 2.5e3
+            on = true
+            day = 1979-05-27
+            hour = 07:32:00.5
+            utc = 1979-05-27T07:32:00Z
+            local = 1979-05-27T00:32:00-07:30
+            nested = { list = [1, "two", [3.0]], "dotted.key" = 'x' }
+            """, name: "inventory.toml")
+        #expect(value["text"] == "a\tb")
+        #expect(value["count"] == -16)
+        #expect(value["mask"] == 255)
+        #expect(value["ratio"] == .number(2500))
+        #expect(value["on"] == .boolean(true))
+        #expect(value["day"] == "1979-05-27")
+        #expect(value["hour"] == "07:32:00.500000000")
+        #expect(value["utc"] == "1979-05-27T07:32:00Z")
+        #expect(value["local"] == "1979-05-27T00:32:00-07:30")
+        #expect(value["nested"]["list"] == .list([1, "two", .list([.number(3)])]))
+        #expect(value["nested"]["dotted.key"] == "x")
+    }
+
+    @Test func aNULByteIsAnErrorNotTheEndOfTheFile() {
+        #expect {
+            try DataFileCache.parseTOML("a = 1\n\u{0}b = [\n", name: "inventory.toml")
+        } throws: { error in
+            (error as? ScriptFileError)?.message.hasPrefix("inventory.toml:2:") == true
+        }
+    }
+
     @Test func badTOMLNamesFileAndLine() {
         #expect {
             try DataFileCache.parseTOML("a = 1\nb = \n", name: "inventory.toml")

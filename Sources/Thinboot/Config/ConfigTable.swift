@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// Typed, checked reads from one TOML table. Every read remembers its key so `finish()` can refuse keys
 /// nobody asked for: a typo (`blocksize` for `max_blksize`) must be an error, not a silently ignored line.
 public final class ConfigTable {
@@ -7,10 +5,10 @@ public final class ConfigTable {
     public let file: String
     /// The dotted path of this table (`tftp`, `nbd.export[1]`).
     public let path: String
-    private let table: TOMLTable
+    private let table: [String: TOMLValue]
     private var consumed: Set<String> = []
 
-    init(file: String, path: String, table: TOMLTable) {
+    init(file: String, path: String, table: [String: TOMLValue]) {
         self.file = file
         self.path = path
         self.table = table
@@ -26,17 +24,17 @@ public final class ConfigTable {
         ConfigError(file: file, key: key.map(qualified) ?? (path.isEmpty ? nil : path), problem: problem)
     }
 
-    private func value(_ key: String) -> TOMLValueConvertible? {
+    private func value(_ key: String) -> TOMLValue? {
         consumed.insert(key)
         return table[key]
     }
 
     /// Whether the table has `key` at all.
-    public func has(_ key: String) -> Bool { table.contains(key: key) }
+    public func has(_ key: String) -> Bool { table[key] != nil }
 
     public func string(_ key: String) throws(ConfigError) -> String? {
         guard let raw = value(key) else { return nil }
-        guard let string = raw.string else { throw error(key, "expected a string, found \(raw.type)") }
+        guard let string = raw.string else { throw error(key, "expected a string, found \(raw.typeName)") }
         return string
     }
 
@@ -51,13 +49,13 @@ public final class ConfigTable {
 
     public func bool(_ key: String, default fallback: Bool) throws(ConfigError) -> Bool {
         guard let raw = value(key) else { return fallback }
-        guard let bool = raw.bool else { throw error(key, "expected true or false, found \(raw.type)") }
+        guard let bool = raw.bool else { throw error(key, "expected true or false, found \(raw.typeName)") }
         return bool
     }
 
     public func int(_ key: String) throws(ConfigError) -> Int? {
         guard let raw = value(key) else { return nil }
-        guard let int = raw.int else { throw error(key, "expected an integer, found \(raw.type)") }
+        guard let int = raw.int else { throw error(key, "expected an integer, found \(raw.typeName)") }
         return int
     }
 
@@ -72,11 +70,11 @@ public final class ConfigTable {
 
     public func stringArray(_ key: String) throws(ConfigError) -> [String]? {
         guard let raw = value(key) else { return nil }
-        guard let array = raw.array else { throw error(key, "expected an array of strings, found \(raw.type)") }
+        guard let array = raw.array else { throw error(key, "expected an array of strings, found \(raw.typeName)") }
         var strings: [String] = []
         for (index, element) in array.enumerated() {
             guard let string = element.string else {
-                throw error("\(key)[\(index)]", "expected a string, found \(element.type)")
+                throw error("\(key)[\(index)]", "expected a string, found \(element.typeName)")
             }
             strings.append(string)
         }
@@ -86,7 +84,7 @@ public final class ConfigTable {
     /// A sub-table (`[tftp]`), or nil when absent.
     public func table(_ key: String) throws(ConfigError) -> ConfigTable? {
         guard let raw = value(key) else { return nil }
-        guard let table = raw.table else { throw error(key, "expected a table, found \(raw.type)") }
+        guard let table = raw.table else { throw error(key, "expected a table, found \(raw.typeName)") }
         return ConfigTable(file: file, path: qualified(key), table: table)
     }
 
@@ -97,7 +95,7 @@ public final class ConfigTable {
         var tables: [ConfigTable] = []
         for (index, element) in array.enumerated() {
             guard let table = element.table else {
-                throw error("\(key)[\(index)]", "expected a table, found \(element.type)")
+                throw error("\(key)[\(index)]", "expected a table, found \(element.typeName)")
             }
             tables.append(ConfigTable(file: file, path: "\(qualified(key))[\(index)]", table: table))
         }
@@ -107,7 +105,7 @@ public final class ConfigTable {
     /// All keys and their string values, for free-form tables such as `[tftp.arch]`.
     public func stringMap() throws(ConfigError) -> [String: String] {
         var map: [String: String] = [:]
-        for key in table.keys {
+        for key in table.keys.sorted() {
             map[key] = try requiredString(key)
         }
         return map

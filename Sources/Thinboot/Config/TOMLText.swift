@@ -1,4 +1,4 @@
-/// A check of TOML text before it reaches the TOML library. toml++ (inside TOMLKit) asserts, and so aborts the
+/// A check of TOML text before it reaches toml++ (CTOMLReader). toml++ asserts, and so aborts the
 /// process, instead of reporting two kinds of error, so a config or inventory edited with a stray character would
 /// kill a running server on reload:
 /// - a non-ASCII byte outside strings and comments (`[é]`, `é = 1`): TOML allows it nowhere else;

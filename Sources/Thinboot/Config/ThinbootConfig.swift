@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// The whole Thinboot configuration: one TOML file drives the TFTP host, the NBD host, or both.
 public struct ThinbootConfig: Sendable {
@@ -35,20 +34,17 @@ public struct ThinbootConfig: Sendable {
 
     /// Parses config text as if it were in `file` (relative paths resolve against that file's folder).
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ThinbootConfig {
-        let toml: TOMLTable
+        let toml: [String: TOMLValue]
         if let problem = TOMLText.problem(in: text) {
             throw ConfigError(
                 file: file, key: nil,
                 problem: "not valid TOML at line \(problem.line): \(problem.description); quote the key (\"…\")")
         }
         do {
-            toml = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(
-                file: file, key: nil,
-                problem: "not valid TOML at line \(error.source.begin.line): \(error.description)")
+            toml = try TOMLValue.parseDocument(text)
         } catch {
-            throw ConfigError(file: file, key: nil, problem: "not valid TOML: \(error)")
+            throw ConfigError(
+                file: file, key: nil, problem: "not valid TOML at line \(error.line): \(error.description)")
         }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.path
         let root = ConfigTable(file: file, path: "", table: toml)

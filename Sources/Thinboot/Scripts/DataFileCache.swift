@@ -2,7 +2,6 @@ import Files
 import Foundation
 import Scripting
 import Synchronization
-import TOMLKit
 
 /// Inventory files (`thinboot.data`) parsed once and kept until the file changes: TOML becomes nested tables,
 /// CSV a list of records keyed by the header row. Whether the file changed follows ``FileSighting``'s rule: a file
@@ -49,28 +48,22 @@ final class DataFileCache: Sendable {
             throw ScriptFileError("\(name):\(problem.line): \(problem.description); quote the key")
         }
         do {
-            return convert(try TOMLTable(string: text))
-        } catch let error as TOMLParseError {
-            throw ScriptFileError("\(name):\(error.source.begin.line): \(error.description)")
+            return convert(.table(try TOMLValue.parseDocument(text)))
         } catch {
-            throw ScriptFileError("\(name): not valid TOML")
+            throw ScriptFileError("\(name):\(error.line): \(error.description)")
         }
     }
 
-    private static func convert(_ value: TOMLValueConvertible) -> ScriptValue {
-        switch value.type {
-        case .table:
-            guard let table = value.table else { return .nil }
-            var fields: [String: ScriptValue] = [:]
-            for key in table.keys { if let field = table[key] { fields[key] = convert(field) } }
-            return .record(fields)
-        case .array:
-            return .list(value.array.map { $0.map(convert) } ?? [])
-        case .string: return .text(value.string ?? "")
-        case .int: return .integer(Int64(value.int ?? 0))
-        case .double: return .number(value.double ?? 0)
-        case .bool: return .boolean(value.bool ?? false)
-        case .date, .time, .dateTime: return .text(String(describing: value))
+    /// Dates and times become their TOML text (`1979-05-27`, `07:32:00`, `1979-05-27T07:32:00Z`).
+    private static func convert(_ value: TOMLValue) -> ScriptValue {
+        switch value {
+        case .table(let table): .record(table.mapValues(convert))
+        case .array(let array): .list(array.map(convert))
+        case .string(let string): .text(string)
+        case .integer(let integer): .integer(integer)
+        case .float(let number): .number(number)
+        case .bool(let bool): .boolean(bool)
+        case .date(let text), .time(let text), .dateTime(let text): .text(text)
         }
     }
 

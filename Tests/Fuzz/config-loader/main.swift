@@ -3,7 +3,7 @@ import Glibc
 import Thinboot
 
 // Arbitrary text as a config file, through the loader `thinboot serve` and `thinboot check` use: TOML parsing
-// (TOMLKit over toml++), then every section's checks. Every input ends in a config or a ConfigError, never a crash.
+// (toml++ through CTOMLReader), then every section's checks. Every input ends in a config or a ConfigError, never a crash.
 // Beyond that: a config that loads names only absolute paths (relative ones resolve against the file's folder).
 
 @_cdecl("LLVMFuzzerTestOneInput")
