@@ -1,5 +1,8 @@
 // toml++ is used header-only, so it is built with the rest of Thinboot (and instrumented with it under the
-// sanitizers and the fuzzer). No exceptions: a parse error comes back as a value.
+// sanitizers and the fuzzer). No exceptions: a parse error comes back as a value. toml++ guards its own invariants
+// with assert(): without it a broken one is undefined behaviour, so assert() stays on in release builds too (an
+// abort, never memory corruption; TOMLText's check keeps the known ones from being reached).
+#undef NDEBUG
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 0
 #define TOML_ENABLE_FORMATTERS 0
