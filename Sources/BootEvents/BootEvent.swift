@@ -112,12 +112,20 @@ public struct BootEvent: Sendable {
 /// Where servers report ``BootEvent``s. Called on engine threads and event loops: it must not block.
 public protocol BootEventSink: Sendable {
     func record(_ event: BootEvent)
+    /// False when events go nowhere: a server then builds none (a busy TFTP server built two per request for
+    /// nothing when there is no `[admin]` section).
+    var isRecording: Bool { get }
 }
 
-/// The sink of a server nobody watches (tests, `thinboot nbd inetd`).
+extension BootEventSink {
+    public var isRecording: Bool { true }
+}
+
+/// The sink of a server nobody watches (no `[admin]` section, tests, `thinboot nbd inetd`).
 public struct IgnoredBootEvents: BootEventSink {
     public init() {}
     public func record(_ event: BootEvent) {}
+    public var isRecording: Bool { false }
 }
 
 /// How far a transfer in flight has got: bytes acknowledged (TFTP) or read (NBD) and retransmissions, stored by the

@@ -20,6 +20,10 @@ import Testing
             ("ipxe/*.ipxe", "ipxe/boot.ipxe", [:], ["boot"]),
             ("**", "a/b/c", [:], ["a/b/c"]),
             ("/grub/grub.cfg", "grub/grub.cfg", [:], []),
+            // Beyond ASCII, matched by characters: a capture is never cut inside one.
+            ("menus/{name}.cfg", "menus/café.cfg", ["name": "café"], []),
+            ("menüs/*", "menüs/a", [:], ["a"]),
+            ("*é", "café", [:], ["caf"]),
         ] as [(String, String, [String: String], [String])])
     func matches(glob: String, path: String, params: [String: String], captures: [String]) throws {
         let match = try #require(try RoutePattern(glob).match(path))
@@ -33,6 +37,9 @@ import Testing
         ("ltsp/{arch}/lts.conf", "ltsp/lts.conf"),
         ("ipxe/*.ipxe", "ipxe/boot.efi"),
         ("**/pxelinux.cfg/*", "pxelinux.cfg"),
+        // "e" and a combining accent are one character, never the literal e.
+        ("e*", "e\u{301}x"),
+        ("menüs/*", "menus/a"),
     ])
     func doesNotMatch(glob: String, path: String) throws {
         #expect(try RoutePattern(glob).match(path) == nil)

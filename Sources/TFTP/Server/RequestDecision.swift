@@ -78,8 +78,8 @@ enum RequestDecision {
             let path = try TFTPPath.normalise(request.filename)
             plan.record.path = path
             // The addresses as text once, for the provider and the log line (`inet_ntop` is a `sprintf`).
-            let clientIP = client.ipAddress ?? "?"
-            let localIP = local.ipAddress
+            let clientIP = client.ipText ?? "?"
+            let localIP = local.ipText
             plan.record.clientIP = clientIP
             plan.record.localIP = localIP
             let read = TFTPReadRequest(

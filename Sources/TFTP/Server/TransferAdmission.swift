@@ -162,14 +162,14 @@ struct TransferAdmission: Sendable {
     /// was displaced meanwhile: the engine ends it.
     mutating func establish(_ ticket: Ticket) -> Bool {
         guard !isDisplaced(ticket) else { return false }
-        guard let index = clients[ticket.endpoint.host]?.halfOpen.firstIndex(of: ticket),
-            var client = clients.removeValue(forKey: ticket.endpoint.host)
+        // Changed in place: one hash of the IP, and its ticket array is not copied.
+        guard let slot = clients.index(forKey: ticket.endpoint.host),
+            let index = clients.values[slot].halfOpen.firstIndex(of: ticket)
         else { return true }
-        client.halfOpen.remove(at: index)
-        if client.halfOpen.isEmpty { halfOpenHolders.remove(ticket.endpoint.host) }
-        client.tokens = min(client.tokens + 1, Double(limits.newTransfersPerSecond))
+        clients.values[slot].halfOpen.remove(at: index)
+        if clients.values[slot].halfOpen.isEmpty { halfOpenHolders.remove(ticket.endpoint.host) }
+        clients.values[slot].tokens = min(clients.values[slot].tokens + 1, Double(limits.newTransfersPerSecond))
         halfOpen -= 1
-        clients[ticket.endpoint.host] = client
         return true
     }
 

@@ -108,10 +108,12 @@ final class TransferLauncher: Sendable {
         record.launched = true
         let started = record
         let ticket = plan.ticket
-        let progress = TransferProgress()
-        var starting = started.event(starting: true)
-        starting.progress = progress
-        events.record(starting)
+        let progress = events.isRecording ? TransferProgress() : nil
+        if let progress {
+            var starting = started.event(starting: true)
+            starting.progress = progress
+            events.record(starting)
+        }
         engine.begin(
             local: record.local, client: record.client, machine: machine, source: source, optionAck: optionAck,
             onEstablished: { self.transfers.establish(ticket) }, isDisplaced: { self.transfers.isDisplaced(ticket) },
@@ -153,6 +155,6 @@ final class TransferLauncher: Sendable {
     /// The request's one log line, and its boot-status event.
     func log(_ record: TransferRecord) {
         logger.info("tftp transfer", metadata: record.metadata)
-        events.record(record.event(starting: false))
+        if events.isRecording { events.record(record.event(starting: false)) }
     }
 }

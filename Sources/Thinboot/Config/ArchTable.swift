@@ -36,7 +36,15 @@ public struct ArchTable: Sendable, Equatable {
 
     /// The architecture a request for `path` reveals, if it is a known boot loader.
     public func arch(forLoaderPath path: String) -> String? {
-        let name = path.split(separator: "/").last.map { $0.lowercased() } ?? ""
-        return loaders[name]
+        // The last non-empty component, cut at `/` bytes.
+        let utf8 = path.utf8
+        var end = utf8.endIndex
+        while end > utf8.startIndex, utf8[utf8.index(before: end)] == 0x2F { end = utf8.index(before: end) }
+        let start = utf8[..<end].lastIndex(of: 0x2F).map { utf8.index(after: $0) } ?? utf8.startIndex
+        let name = Substring(utf8[start..<end])
+        // Every request asks: a name already lowercase ASCII is looked up as it is (a short one is a small string,
+        // no allocation), only others are lowercased.
+        if name.utf8.allSatisfy({ $0 < 0x80 && !(0x41...0x5A).contains($0) }) { return loaders[String(name)] }
+        return loaders[name.lowercased()]
     }
 }

@@ -10,7 +10,7 @@ extension LineLogHandler {
     ///     {"time":"2026-11-28T08:09:16.123Z","level":"info","label":"thinboot","message":"tftp transfer","tftp.outcome":"ok"}
     ///
     /// Every value is a string, as in logfmt: a shipper's field types then never flip between lines.
-    func appendJSONLine(level: Logger.Level, message: String, _ fields: [(String, String)], to line: inout [UInt8]) {
+    func appendJSONLine(level: Logger.Level, message: String, _ fields: [Field], to line: inout [UInt8]) {
         line.append(contentsOf: #"{"time":""#.utf8)
         Self.appendTimestamp(to: &line)
         line.append(contentsOf: #"","level":"#.utf8)
@@ -23,7 +23,7 @@ extension LineLogHandler {
             line.append(0x2C)
             Self.appendJSONString(Self.jsonFixedKeys.contains(key) ? "field.\(key)" : key, to: &line)
             line.append(0x3A)
-            Self.appendJSONString(value, to: &line)
+            Self.appendJSONString(Self.text(of: value), to: &line)
         }
         line.append(0x7D)
     }

@@ -41,7 +41,7 @@ public struct LineLogHandler: LogHandler {
         if let error = event.error { fields["error"] = "\(error)" }
         var line: [UInt8] = []
         line.reserveCapacity(320)
-        let sorted = fields.sorted(by: { $0.key < $1.key }).map { ($0.key, Self.text(of: $0.value)) }
+        let sorted = fields.sorted(by: { $0.key < $1.key })
         switch format {
         case .logfmt: appendLogfmtLine(level: event.level, message: event.message.description, sorted, to: &line)
         case .json: appendJSONLine(level: event.level, message: event.message.description, sorted, to: &line)
@@ -59,7 +59,7 @@ public struct LineLogHandler: LogHandler {
     }
 
     private func appendLogfmtLine(
-        level: Logger.Level, message: String, _ fields: [(String, String)], to line: inout [UInt8]
+        level: Logger.Level, message: String, _ fields: [Field], to line: inout [UInt8]
     ) {
         Self.appendTimestamp(to: &line)
         line.append(0x20)
@@ -72,11 +72,14 @@ public struct LineLogHandler: LogHandler {
             line.append(0x20)
             line.append(contentsOf: key.utf8)
             line.append(0x3D)
-            Self.appendValue(value, to: &line)
+            Self.appendValue(Self.text(of: value), to: &line)
         }
     }
 
-    private static func text(of value: Logger.Metadata.Value) -> String {
+    /// One metadata field, as sorting the metadata gives it (no second array of texts is made).
+    typealias Field = (key: String, value: Logger.Metadata.Value)
+
+    static func text(of value: Logger.Metadata.Value) -> String {
         switch value {
         case .string(let text): text
         case .stringConvertible(let convertible): convertible.description

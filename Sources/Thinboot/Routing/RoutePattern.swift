@@ -2,20 +2,24 @@
 /// none), `{name}` matches within a segment and captures under `name`. `**/pxelinux.cfg/*` thus matches
 /// `pxelinux.cfg/default` and `ltsp-trusty/i386/pxelinux.cfg/01-52-54-00-12-34-56` alike.
 public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
-    enum Token: Sendable, Hashable {
-        case literal(Character)
+    /// One piece of a segment: `Unit` is a `Character`, or a UTF-8 byte for an ASCII glob.
+    enum Token<Unit: Sendable & Hashable>: Sendable, Hashable {
+        case literal(Unit)
         case star
         case named(String)
     }
 
-    enum Segment: Sendable, Hashable {
+    enum Segment<Unit: Sendable & Hashable>: Sendable, Hashable {
         case anySegments
-        case tokens([Token])
+        case tokens([Token<Unit>])
     }
 
     /// The glob as written.
     public let description: String
-    let segments: [Segment]
+    let segments: [Segment<Character>]
+    /// The same segments in bytes when the glob is ASCII: an ASCII path (nearly every one) is then matched byte by
+    /// byte, with no `Character` made for it (that was most of a static file's route lookup).
+    private let asciiSegments: [Segment<UInt8>]?
 
     /// The named captures, in order.
     public var names: [String] {
@@ -31,7 +35,7 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
         var trimmed = Substring(glob)
         while trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
         guard !trimmed.isEmpty else { throw RoutePatternError("is empty: write a path such as \"pxelinux.cfg/*\"") }
-        var segments: [Segment] = []
+        var segments: [Segment<Character>] = []
         var seen: Set<String> = []
         for text in trimmed.split(separator: "/", omittingEmptySubsequences: false) {
             if text == "**" {
@@ -42,7 +46,7 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
             guard !text.contains("**") else {
                 throw RoutePatternError("uses ** inside a segment: ** stands alone between slashes")
             }
-            var tokens: [Token] = []
+            var tokens: [Token<Character>] = []
             var index = text.startIndex
             while index < text.endIndex {
                 let character = text[index]
@@ -69,6 +73,30 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
             segments.append(.tokens(tokens))
         }
         self.segments = segments
+        asciiSegments = Self.ascii(segments)
+    }
+
+    /// `segments` with every literal as its byte, or nil when one is not ASCII.
+    private static func ascii(_ segments: [Segment<Character>]) -> [Segment<UInt8>]? {
+        var bytes: [Segment<UInt8>] = []
+        for segment in segments {
+            guard case .tokens(let tokens) = segment else {
+                bytes.append(.anySegments)
+                continue
+            }
+            var converted: [Token<UInt8>] = []
+            for token in tokens {
+                switch token {
+                case .literal(let character):
+                    guard let byte = character.asciiValue else { return nil }
+                    converted.append(.literal(byte))
+                case .star: converted.append(.star)
+                case .named(let name): converted.append(.named(name))
+                }
+            }
+            bytes.append(.tokens(converted))
+        }
+        return bytes
     }
 
     /// Matches a normalised request path; nil when it does not match.
@@ -78,42 +106,67 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
     /// stand, so each such position is tried at most once: the time is polynomial in the path's length for any
     /// pattern (plain backtracking was exponential: `*a*a*a*a*a*a*b` against a long run of `a`, from a client).
     public func match(_ path: String) -> RouteMatch? {
-        var matcher = RouteMatcher(segments: segments, path: path)
+        if let asciiSegments, path.utf8.allSatisfy({ $0 < 0x80 }) {
+            var matcher = RouteMatcher(segments: asciiSegments, units: Array(path.utf8), separator: 0x2F) {
+                String(decoding: $0, as: UTF8.self)
+            }
+            return matcher.match()
+        }
+        var matcher = RouteMatcher(segments: segments, units: Array(path), separator: "/") { String($0) }
         return matcher.match()
     }
 }
 
-/// One match of a pattern against a path: the positions known to fail, and the captures of the way being tried.
-private struct RouteMatcher {
-    /// What one wildcard took: whole segments (`**`), or characters of one segment (`*`, or `{name}` when named).
+/// One match of a pattern against a path, in units of `Unit` (characters, or bytes of an ASCII path): the positions
+/// known to fail, and the captures of the way being tried.
+private struct RouteMatcher<Unit: Sendable & Hashable> {
+    /// What one wildcard took: whole segments (`**`), or units of one segment (`*`, or `{name}` when named).
     private enum Capture {
         case segments(Range<Int>)
         case characters(part: Int, Range<Int>, name: String?)
     }
 
-    private let segments: [RoutePattern.Segment]
-    private let parts: [[Character]]
+    private let segments: [RoutePattern.Segment<Unit>]
+    private let units: [Unit]
+    /// Each path segment's range in `units`.
+    private let parts: [Range<Int>]
+    private let text: (ArraySlice<Unit>) -> String
     /// (segment, part) positions from which the rest cannot match.
     private var failedSegments: Set<Int> = []
-    /// (token, character) positions within the segment being matched from which its rest cannot match.
+    /// (token, unit) positions within the segment being matched from which its rest cannot match.
     private var failedTokens: Set<Int> = []
     private var captures: [Capture] = []
 
-    init(segments: [RoutePattern.Segment], path: String) {
+    init(
+        segments: [RoutePattern.Segment<Unit>], units: [Unit], separator: Unit,
+        text: @escaping (ArraySlice<Unit>) -> String
+    ) {
         self.segments = segments
-        parts = path.split(separator: "/", omittingEmptySubsequences: false).map { Array($0) }
+        self.units = units
+        self.text = text
+        var parts: [Range<Int>] = []
+        var start = 0
+        for (index, unit) in units.enumerated() where unit == separator {
+            parts.append(start..<index)
+            start = index + 1
+        }
+        parts.append(start..<units.count)
+        self.parts = parts
     }
 
     mutating func match() -> RouteMatch? {
+        // Without `**` a pattern matches only paths of as many segments: most misses end here.
+        if segments.count != parts.count, !segments.contains(.anySegments) { return nil }
         guard matchSegments(from: 0, part: 0) else { return nil }
         var result = RouteMatch()
         for capture in captures {
             switch capture {
             case .segments(let range):
-                result.captures.append(parts[range].map { String($0) }.joined(separator: "/"))
+                result.captures.append(parts[range].map { text(units[$0]) }.joined(separator: "/"))
             case .characters(let part, let range, let name):
-                let text = String(parts[part][range])
-                if let name { result.params[name] = text } else { result.captures.append(text) }
+                let start = parts[part].lowerBound
+                let captured = text(units[start + range.lowerBound..<start + range.upperBound])
+                if let name { result.params[name] = captured } else { result.captures.append(captured) }
             }
         }
         return result
@@ -146,15 +199,15 @@ private struct RouteMatcher {
     }
 
     private mutating func matchTokens(
-        _ tokens: [RoutePattern.Token], from token: Int, part: Int, character: Int
+        _ tokens: [RoutePattern.Token<Unit>], from token: Int, part: Int, character: Int
     ) -> Bool {
-        let characters = parts[part]
+        let characters = units[parts[part]]
         guard token < tokens.count else { return character == characters.count }
         let key = token * (characters.count + 1) + character
         guard !failedTokens.contains(key) else { return false }
         switch tokens[token] {
         case .literal(let expected):
-            if character < characters.count, characters[character] == expected,
+            if character < characters.count, characters[characters.startIndex + character] == expected,
                 matchTokens(tokens, from: token + 1, part: part, character: character + 1)
             {
                 return true

@@ -11,9 +11,10 @@ public struct TFTPRouteProvider: TFTPContentProvider {
     }
 
     public func answer(for request: TFTPReadRequest) throws(TFTPRefusal) -> TFTPAnswer {
+        // No options yet: only a script looks at them (`req.options`), so they are added once one is to run.
         let boot = BootRequest(
             path: request.path, ip: request.clientIP, port: request.client.port ?? 0, localIP: request.localIP,
-            fields: .tftp(mode: request.mode.rawValue, options: request.options))
+            fields: .tftp(mode: request.mode.rawValue, options: [:]))
         let decision: Router.Decision
         do throws(BootRefusal) {
             decision = try router.decide(boot)
@@ -23,7 +24,10 @@ public struct TFTPRouteProvider: TFTPContentProvider {
         switch decision {
         case .content(let content, let kind):
             return .content(content, kind: kind)
-        case .script(let job):
+        case .script(let matched):
+            var script = matched.request
+            script.fields = .tftp(mode: request.mode.rawValue, options: request.options)
+            let job = Router.RouteJob(route: matched.route, request: script)
             return .compute { completion in
                 router.run(job) { result, kind in completion(result.mapError(\.tftp), kind) }
             }

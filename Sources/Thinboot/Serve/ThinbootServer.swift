@@ -38,10 +38,16 @@ public struct ThinbootServer: Sendable {
         // Made before the router, which reports its script runs to the metrics.
         let metrics = BootMetrics()
         let config = config
-        let onScriptRun: @Sendable (String, Bool, Duration) -> Void = { script, succeeded, duration in
-            metrics.scriptRan(
-                script: Self.scriptLabel(script, config: config), outcome: succeeded ? "ok" : "error",
-                duration: duration)
+        // Only `[admin]` shows metrics: without it a script run costs no label or timer.
+        let onScriptRun: @Sendable (String, Bool, Duration) -> Void
+        if config.admin == nil {
+            onScriptRun = { _, _, _ in }
+        } else {
+            onScriptRun = { script, succeeded, duration in
+                metrics.scriptRan(
+                    script: Self.scriptLabel(script, config: config), outcome: succeeded ? "ok" : "error",
+                    duration: duration)
+            }
         }
         // What requests taught (arch per IP) outlives every routing snapshot a reload makes.
         let clients = ClientMemory()
