@@ -47,6 +47,9 @@ import Testing
             "[tftp]\nroot = \"r\"\n[\n",
             "line 3: a table name must start with a letter, a digit, _, - or a quote, not a control character"
         ),
+        // toml++ 3.3 aborted on a '}' where an array expects a value (config-loader fuzz target).
+        ("[tftp]\nroot = \"r\"\nlisten = [\"0.0.0.0:69\", }\n", "line 3: a '}' inside an array, where a value"),
+        ("[tftp]\nroot = \"r\"\nlisten = [\n  # }\n  }\n", "not valid TOML at line 5: a '}' inside an array"),
     ])
     func errorsNameFileKeyAndProblem(text: String, expected: String) {
         #expect {
@@ -80,6 +83,7 @@ import Testing
         #expect(
             try ThinbootConfig.parse(text, file: "/srv/t.toml").tftp?.root.contains("[ `not a header either") == true)
         #expect(TOMLText.problem(in: "a = [\n  [ +1 ],\n  [ {x = 1} ],\n  [[[2]]]\n]\n[ok]\n") == nil)
+        #expect(TOMLText.problem(in: "a = [\n  {x = 1},\n  {y = [2, {z = \"}\"}]},\n]\nb = {c = [1]}\n") == nil)
     }
 
     @Test(arguments: [

@@ -54,6 +54,16 @@ import Testing
         #expect(value["nested"]["dotted.key"] == "x")
     }
 
+    /// toml++ 3.3 aborted the process on this; the check before it names the line, with no advice to quote.
+    @Test func closingBraceInsideAnArrayNamesFileAndLine() {
+        #expect {
+            try DataFileCache.parseTOML("a = 1\nb = [1,\n}]\n", name: "inventory.toml")
+        } throws: { error in
+            (error as? ScriptFileError)?.message
+                == "inventory.toml:3: a '}' inside an array, where a value, ',' or ']' belongs"
+        }
+    }
+
     @Test func aNULByteIsAnErrorNotTheEndOfTheFile() {
         #expect {
             try DataFileCache.parseTOML("a = 1\n\u{0}b = [\n", name: "inventory.toml")

@@ -1,15 +1,18 @@
 /// A check of TOML text before it reaches toml++ (CTOMLReader). toml++ asserts, and so aborts the
-/// process, instead of reporting two kinds of error, so a config or inventory edited with a stray character would
+/// process, instead of reporting three kinds of error, so a config or inventory edited with a stray character would
 /// kill a running server on reload:
 /// - a non-ASCII byte outside strings and comments (`[é]`, `é = 1`): TOML allows it nowhere else;
 /// - a table header whose name starts with a byte that starts no key (``[ `a]``, `[[{x]]`, `[` then a line
-///   break): toml++ checks the first character of the name only by assertion.
-/// Both are errors in any TOML, so the check never refuses a valid file; each gives the line it is on.
+///   break): toml++ checks the first character of the name only by assertion;
+/// - a `}` inside an array (`a = ["x", }`): toml++ 3.3 takes it for the start of a value, and asserts.
+/// Each is an error in any TOML, so the check never refuses a valid file; each gives the line it is on.
 enum TOMLText {
     /// What the check found, with its 1-based line.
     struct Problem: Equatable, CustomStringConvertible {
         let line: Int
         let description: String
+        /// Whether quoting a key is the cure (a stray character in a key or table name).
+        var quotingHelps = true
     }
 
     /// The first problem outside strings and comments, or nil.
@@ -31,17 +34,17 @@ enum TOMLText {
         var index = 0
         var line = 1
         var place = Place.lineStart
-        /// Open `[` and `{` of the value being read.
-        var depth = 0
+        /// The `[` and `{` of the value being read that are still open, innermost last.
+        var open: [UInt8] = []
 
         init(_ bytes: [UInt8]) { self.bytes = bytes }
 
         mutating func run() -> Problem? {
             while index < bytes.count {
                 let byte = bytes[index]
-                if starts("\"\"\"") {
+                if startsTriple(UInt8(ascii: "\"")) {
                     skipString(quote: UInt8(ascii: "\""), delimiter: 3, escapes: true)
-                } else if starts("'''") {
+                } else if startsTriple(UInt8(ascii: "'")) {
                     skipString(quote: UInt8(ascii: "'"), delimiter: 3, escapes: false)
                 } else if byte == UInt8(ascii: "\"") {
                     skipString(quote: byte, delimiter: 1, escapes: true)
@@ -53,12 +56,16 @@ enum TOMLText {
                     return Problem(line: line, description: "a non-ASCII character outside a string")
                 } else if byte == UInt8(ascii: "\n") {
                     line += 1
-                    if place != .keyOrValue || depth == 0 { place = .lineStart }
+                    if place != .keyOrValue || open.isEmpty { place = .lineStart }
                     index += 1
                 } else if place == .lineStart && byte == UInt8(ascii: "[") {
                     if let problem = checkHeader() { return problem }
                     place = .header
                     index += 1
+                } else if place == .keyOrValue && byte == UInt8(ascii: "}") && open.last == UInt8(ascii: "[") {
+                    return Problem(
+                        line: line, description: "a '}' inside an array, where a value, ',' or ']' belongs",
+                        quotingHelps: false)
                 } else {
                     step(byte)
                     index += 1
@@ -67,7 +74,7 @@ enum TOMLText {
             return nil
         }
 
-        /// Moves `place` and `depth` past one byte that is not a string, comment or line break.
+        /// Moves `place` and `open` past one byte that is not a string, comment or line break.
         mutating func step(_ byte: UInt8) {
             switch place {
             case .lineStart:
@@ -78,9 +85,9 @@ enum TOMLText {
                 break
             case .keyOrValue:
                 if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
-                    depth += 1
-                } else if (byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}")) && depth > 0 {
-                    depth -= 1
+                    open.append(byte)
+                } else if byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") {
+                    _ = open.popLast()
                 }
             }
         }
@@ -114,9 +121,9 @@ enum TOMLText {
             }
         }
 
-        func starts(_ marker: String) -> Bool {
-            let marker = Array(marker.utf8)
-            return index + marker.count <= bytes.count && Array(bytes[index..<index + marker.count]) == marker
+        /// Whether three `quote`s start at `index` (compared in place: this runs for every byte).
+        func startsTriple(_ quote: UInt8) -> Bool {
+            index + 2 < bytes.count && bytes[index] == quote && bytes[index + 1] == quote && bytes[index + 2] == quote
         }
 
         /// Skips a string from its opening delimiter to just past its closing one, counting lines. A multi-line

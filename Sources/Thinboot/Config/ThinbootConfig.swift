@@ -38,7 +38,8 @@ public struct ThinbootConfig: Sendable {
         if let problem = TOMLText.problem(in: text) {
             throw ConfigError(
                 file: file, key: nil,
-                problem: "not valid TOML at line \(problem.line): \(problem.description); quote the key (\"…\")")
+                problem: "not valid TOML at line \(problem.line): \(problem.description)"
+                    + (problem.quotingHelps ? "; quote the key (\"…\")" : ""))
         }
         do {
             toml = try TOMLValue.parseDocument(text)
