@@ -104,13 +104,8 @@ final class HTTPBootHandler: ChannelInboundHandler {
             let target = try HTTPRequestTarget(parsing: head.uri)
             current?.target = target
             guard let addresses = addresses(of: context.channel) else { throw HTTPRefusal.serverError }
-            var headers: [String: String] = [:]
-            for (name, value) in head.headers {
-                let key = name.lowercased()
-                headers[key] = headers[key].map { "\($0), \(value)" } ?? value
-            }
             let request = HTTPBootRequest(
-                method: head.method.rawValue, path: target.path, query: target.query, headers: headers,
+                method: head.method.rawValue, path: target.path, query: target.query, headers: head.headers,
                 client: addresses.client, local: addresses.local, clientIP: addresses.clientIP,
                 localIP: addresses.localIP)
             path = request.path
@@ -240,13 +235,16 @@ final class HTTPBootHandler: ChannelInboundHandler {
             case nil: nil
             }
         let addresses = addresses(of: channel)
-        events.record(
-            BootEvent(
-                source: .http, clientIP: addresses?.clientIP, peer: addresses?.peer ?? "?",
-                path: request.target?.path ?? Self.undecoded(request.head.uri),
-                queryMAC: request.target?.query["mac"], outcome: outcome, status: Int(plan.status.code), bytes: bytes,
-                kind: kind,
-                duration: .nanoseconds(elapsed.nanoseconds)))
+        if events.isRecording {
+            events.record(
+                BootEvent(
+                    source: .http, clientIP: addresses?.clientIP, peer: addresses?.peer ?? "?",
+                    path: request.target?.path ?? Self.undecoded(request.head.uri),
+                    queryMAC: request.target?.query["mac"], outcome: outcome, status: Int(plan.status.code),
+                    bytes: bytes,
+                    kind: kind,
+                    duration: .nanoseconds(elapsed.nanoseconds)))
+        }
         // The fields cost more than the check: build them only for a line that is written.
         guard logger.logLevel <= .info else { return }
         let tenths = (elapsed.nanoseconds + 50_000) / 100_000

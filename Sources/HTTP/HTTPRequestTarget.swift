@@ -13,20 +13,22 @@ public struct HTTPRequestTarget: Sendable, Equatable {
 
     /// Parses `uri` as sent in the request line (origin form; an absolute form's path is used).
     public init(parsing uri: String) throws(HTTPRefusal) {
+        // Cut at bytes, not characters: a request target is ASCII (RFC 3986), and searching its characters was a
+        // measurable share of a small response.
         var target = Substring(uri)
-        if let fragment = target.firstIndex(of: "#") { target = target[..<fragment] }
+        if let fragment = target.utf8.firstIndex(of: UInt8(ascii: "#")) { target = target[..<fragment] }
         // Absolute form (`http://host/path`), as proxies send: only the path names a file.
-        if !target.hasPrefix("/"), let colon = target.firstIndex(of: ":"), target[..<colon].allSatisfy(\.isLetter),
-            target[colon...].hasPrefix("://")
+        if target.utf8.first != UInt8(ascii: "/"), let colon = target.utf8.firstIndex(of: UInt8(ascii: ":")),
+            target[..<colon].allSatisfy(\.isLetter), target[colon...].hasPrefix("://")
         {
-            let afterHost = target[target.index(colon, offsetBy: 3)...]
-            target = afterHost.firstIndex(of: "/").map { afterHost[$0...] } ?? ""
+            let afterHost = target[target.utf8.index(colon, offsetBy: 3)...]
+            target = afterHost.utf8.firstIndex(of: UInt8(ascii: "/")).map { afterHost[$0...] } ?? ""
         }
         let rawPath: Substring
         var rawQuery: Substring = ""
-        if let mark = target.firstIndex(of: "?") {
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
             rawPath = target[..<mark]
-            rawQuery = target[target.index(after: mark)...]
+            rawQuery = target[target.utf8.index(after: mark)...]
         } else {
             rawPath = target
         }

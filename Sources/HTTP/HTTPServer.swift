@@ -178,8 +178,12 @@ public final class HTTPServer: Service, Sendable {
                         let mode: HTTPBootHandler.Mode = limiter.admit(channel) ? .serve(provider) : .refuse
                         let operations = channel.pipeline.syncOperations
                         try operations.addHandler(HTTPHeadGuard(configuration: configuration, logger: logger))
+                        // No outbound header validation: every response header is Thinboot's own (fixed names,
+                        // numbers, a content type from its table, an ETag of digits), never a client's or a script's
+                        // text, and checking each one byte by byte was a measurable share of a small response.
                         try operations.configureHTTPServerPipeline(
-                            withPipeliningAssistance: true, withErrorHandling: false)
+                            withPipeliningAssistance: true, withErrorHandling: false,
+                            withOutboundHeaderValidation: false)
                         try operations.addHandler(HTTPErrorResponder(logger: logger))
                         try operations.addHandler(HTTPBootHandler(mode: mode, logger: logger, events: events))
                     }

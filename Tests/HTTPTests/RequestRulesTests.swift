@@ -65,6 +65,9 @@ import Testing
         ("ltsp/amd64/lts.conf", "text/plain; charset=utf-8"), ("grub/grub.cfg", "text/plain; charset=utf-8"),
         ("vmlinuz", "application/octet-stream"), ("initrd.img", "application/octet-stream"),
         ("images/live.iso", "application/x-iso9660-image"), ("BOOTX64.EFI", "application/efi"),
+        ("menus/menü.cfg", "text/plain; charset=utf-8"), ("früh/vmlinuz", "application/octet-stream"),
+        ("pxelinux.cfg/.hidden", "text/plain; charset=utf-8"), (".efi", "application/octet-stream"),
+        ("ipxe/", "application/octet-stream"), ("default", "text/plain; charset=utf-8"),
     ])
     func contentTypes(path: String, type: String) {
         #expect(HTTPContentType.of(path: path) == type)

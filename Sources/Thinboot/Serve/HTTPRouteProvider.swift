@@ -18,9 +18,10 @@ struct HTTPRouteProvider: HTTPBootProvider {
     ) throws(HTTPRefusal) -> HTTPBootAnswer? {
         let snapshot = live.snapshot
         guard let router = snapshot.router else { return try staticFile(request.path, root: snapshot.root) }
+        // No headers yet: only a script looks at them (`req.headers`), so they are added once one is to run.
         let boot = BootRequest(
             path: request.path, ip: request.clientIP, port: request.client.port ?? 0, localIP: request.localIP,
-            fields: .http(method: request.method, headers: request.headers, query: request.query))
+            fields: .http(method: request.method, headers: [:], query: request.query))
         let decision: Router.Decision
         do throws(BootRefusal) {
             decision = try router.decide(boot)
@@ -30,7 +31,10 @@ struct HTTPRouteProvider: HTTPBootProvider {
         switch decision {
         case .content(let content, let kind):
             return Self.answer(content, kind: kind)
-        case .script(let job):
+        case .script(let matched):
+            var script = matched.request
+            script.fields = .http(method: request.method, headers: request.headers, query: request.query)
+            let job = Router.RouteJob(route: matched.route, request: script)
             router.run(
                 job, knownMAC: request.query["mac"].flatMap { MACAddress(parsing: $0) },
                 knownArch: Self.arch(fromQuery: request.query)
