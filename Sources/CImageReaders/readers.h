@@ -52,6 +52,8 @@ int thinboot_fail(thinboot_image *image, const char *format, ...) __attribute__(
 /// Reads exactly `length` bytes at `offset` inside the image's range; 0 or -1.
 int thinboot_pread_range(int fd, uint64_t base, uint64_t limit, uint64_t offset, void *buffer, size_t length);
 
+/// What a libsquashfs error code means, for messages.
+const char *thinboot_squashfs_reason(int error);
 int thinboot_squashfs_open(thinboot_image *image);
 void thinboot_squashfs_close(thinboot_image *image);
 int thinboot_squashfs_root(thinboot_image *image, thinboot_node **out);

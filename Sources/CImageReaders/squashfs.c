@@ -15,7 +15,7 @@
 /// 512 GiB file at mksquashfs's default block size of 128 KiB.
 #define MAXIMUM_FILE_BLOCKS (4ull << 20)
 
-static const char *squashfs_reason(int error) {
+const char *thinboot_squashfs_reason(int error) {
     switch (error) {
     case SQFS_ERROR_ALLOC: return "out of memory";
     case SQFS_ERROR_IO: return "read error";
@@ -98,7 +98,7 @@ int thinboot_squashfs_open(thinboot_image *image) {
 
     int error = sqfs_super_read(&image->super, &file->base);
     if (error != 0) {
-        return thinboot_fail(image, "squashfs super block: %s", squashfs_reason(error));
+        return thinboot_fail(image, "squashfs super block: %s", thinboot_squashfs_reason(error));
     }
     if (check_super(image) != THINBOOT_IMAGE_OK) {
         return THINBOOT_IMAGE_FAILED;
@@ -111,12 +111,12 @@ int thinboot_squashfs_open(thinboot_image *image) {
     }
     if (error != 0) {
         return thinboot_fail(image, "squashfs compressor %d: %s", image->super.compression_id,
-                             squashfs_reason(error));
+                             thinboot_squashfs_reason(error));
     }
     if (image->super.flags & SQFS_FLAG_COMPRESSOR_OPTIONS) {
         error = image->compressor->read_options(image->compressor, &file->base);
         if (error != 0) {
-            return thinboot_fail(image, "squashfs compressor options: %s", squashfs_reason(error));
+            return thinboot_fail(image, "squashfs compressor options: %s", thinboot_squashfs_reason(error));
         }
     }
     // The tables' bounds, as libsquashfs's own directory reader sets them: inodes up to the folder table, folders
@@ -139,7 +139,7 @@ int thinboot_squashfs_open(thinboot_image *image) {
     }
     error = sqfs_data_reader_load_fragment_table(image->data, &image->super);
     if (error != 0) {
-        return thinboot_fail(image, "squashfs fragment table: %s", squashfs_reason(error));
+        return thinboot_fail(image, "squashfs fragment table: %s", thinboot_squashfs_reason(error));
     }
     return THINBOOT_IMAGE_OK;
 }
@@ -222,7 +222,7 @@ static int check_inode(thinboot_image *image, sqfs_u64 ref) {
         break;
     }
     if (error != 0) {
-        return thinboot_fail(image, "squashfs inode: %s", squashfs_reason(error));
+        return thinboot_fail(image, "squashfs inode: %s", thinboot_squashfs_reason(error));
     }
     if (target > MAXIMUM_SYMLINK_TARGET) {
         return thinboot_fail(image, "squashfs symlink claims a target of %llu bytes, more than %u",
@@ -244,7 +244,7 @@ static int read_node(thinboot_image *image, sqfs_u64 ref, thinboot_node **out) {
     sqfs_inode_generic_t *inode = NULL;
     int error = sqfs_meta_reader_read_inode(image->inodes, &image->super, ref >> 16, ref & 0xFFFF, &inode);
     if (error != 0) {
-        return thinboot_fail(image, "squashfs inode: %s", squashfs_reason(error));
+        return thinboot_fail(image, "squashfs inode: %s", thinboot_squashfs_reason(error));
     }
     return make_node(image, inode, out);
 }
@@ -274,7 +274,7 @@ static int each_entry(thinboot_image *image, const thinboot_node *directory,
             }
         }
     }
-    return thinboot_fail(image, "squashfs folder: %s", squashfs_reason(error));
+    return thinboot_fail(image, "squashfs folder: %s", thinboot_squashfs_reason(error));
 }
 
 struct wanted_name {
@@ -331,7 +331,7 @@ int thinboot_squashfs_read(thinboot_image *image, const thinboot_node *file, uin
         sqfs_s32 read = sqfs_data_reader_read(image->data, file->squashfs, offset + *done, (char *)buffer + *done,
                                               (sqfs_u32)chunk);
         if (read < 0) {
-            return thinboot_fail(image, "squashfs data: %s", squashfs_reason(read));
+            return thinboot_fail(image, "squashfs data: %s", thinboot_squashfs_reason(read));
         }
         if (read == 0) {
             break;

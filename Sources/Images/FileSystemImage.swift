@@ -145,6 +145,21 @@ public final class FileSystemImage: Sendable {
         }
     }
 
+    /// Writes the regular file at `path` whole into `descriptor` at the same offsets, decompressing on several
+    /// threads (``thinboot_image_extract``); returns its size. Refused before any byte when it is larger than
+    /// `limit`; a failed write is `cacheFailed`.
+    public func extract(_ path: String, limit: Int, into descriptor: CInt) throws(ImageError) -> Int {
+        try handle.withLock { (handle) throws(ImageError) -> Int in
+            let node = try regularFile(path, in: handle)
+            guard node.size <= limit else { throw error(path, .tooLarge(size: node.size, limit: limit)) }
+            switch thinboot_image_extract(handle.pointer, node.pointer, descriptor) {
+            case THINBOOT_IMAGE_OK: return node.size
+            case THINBOOT_IMAGE_WRITE_FAILED: throw error(path, .cacheFailed(handle.message))
+            default: throw error(path, .corrupt(handle.message))
+            }
+        }
+    }
+
     // MARK: - Resolution
 
     /// The node `path` names, resolved as the client's kernel would with the image as root: `..` at the root stays

@@ -28,6 +28,15 @@ public struct ImageCacheSettings: Sendable, Hashable {
     /// The largest file served from an image: one that fits the folder's budget.
     public var maximumFileBytes: Int { max(diskBytes, memoryFileBytes) }
 
+    /// Why this account cannot write copies into ``folder`` (then every file over ``memoryFileBytes`` read from an
+    /// image fails), or nil. Started as root, `serve` runs as `nobody`, which cannot write a folder root made.
+    public var folderProblem: String? {
+        guard access(folder, W_OK | X_OK) != 0 else { return nil }
+        let reason = String(cString: strerror(errno))
+        return "\(folder): \(reason): files over \(memoryFileBytes >> 10) KiB read from images will fail; make it "
+            + "writable by uid \(geteuid()) or set [nbd] image_cache"
+    }
+
     /// `$TMPDIR`, else `/tmp`.
     public static var defaultFolder: String {
         if let folder = getenv("TMPDIR").map({ String(cString: $0) }), !folder.isEmpty { return folder }

@@ -129,21 +129,11 @@ public final class ImageLibrary: Sendable {
             return .bytes(ByteBuffer(bytes: try image.read(path, limit: settings.memoryFileBytes)))
         }
         let copy = try cacheFile(for: path, of: image)
-        var offset = 0
-        try image.copy(path, limit: limit) { (chunk) throws(ImageError) in
-            var done = 0
-            while done < chunk.count {
-                let written = pwrite(
-                    copy.descriptor, chunk.baseAddress! + done, chunk.count - done, off_t(offset + done))
-                if written < 0, errno == EINTR { continue }
-                guard written > 0 else {
-                    throw ImageError(
-                        image: image.file.path, path: path,
-                        kind: .cacheFailed("\(settings.folder): \(String(cString: strerror(errno)))"))
-                }
-                done += written
-            }
-            offset += chunk.count
+        do throws(ImageError) {
+            _ = try image.extract(path, limit: limit, into: copy.descriptor)
+        } catch {
+            guard case .cacheFailed(let reason) = error.kind else { throw error }
+            throw ImageError(image: error.image, path: path, kind: .cacheFailed("\(settings.folder): \(reason)"))
         }
         do throws(FileReadError) {
             // Reopened through fstat so the size and version are the copy's, complete.

@@ -90,4 +90,38 @@ struct ImageCacheTests {
         #expect(Array(after.readableBytesView) == [0x2B])
         #expect(try library.image(source).file.version.shortID != oldVersion.shortID)
     }
+
+    /// A large file is copied out on several threads, each decoding whole blocks of its own range: every large
+    /// file (a size that is no multiple of the block, holes, a fragment tail) equals the original with each
+    /// compressor, and through libext2fs.
+    @Test(arguments: ["gzip", "xz", "zstd", "ext4"])
+    func largeFilesAreCopiedWhole(kind: String) async throws {
+        let tree = try TestImageTree(large: (5 << 20) + 12345)
+        defer { tree.remove() }
+        let folder = try TemporaryDirectory("image-cache-large")
+        defer { folder.remove() }
+        let path = folder.file("root.img")
+        if kind == "ext4" { try await tree.ext4(at: path) } else { try await tree.squashfs(kind, at: path) }
+        let library = ImageLibrary(settings: ImageCacheSettings(folder: folder.path, memoryFileBytes: 1 << 20))
+        let large = tree.files.filter { $0.value.count > 1 << 20 }
+        #expect(large.count >= 3, "\(large.keys.sorted())")
+        for (name, original) in large {
+            guard case .file(let copy) = try await library.content(of: name, in: ImageSource(path: path)) else {
+                Issue.record("\(name) is copied to the folder")
+                continue
+            }
+            #expect(try copy.readWhole() == original, "\(name)")
+        }
+    }
+
+    /// A folder the serving account cannot write fails every large file read from an image: `serve` names it at
+    /// start, with what to do.
+    @Test func aCacheFolderThatCannotHoldCopiesSaysWhatToDo() throws {
+        let folder = try TemporaryDirectory("image-cache-folder")
+        defer { folder.remove() }
+        #expect(ImageCacheSettings(folder: folder.path).folderProblem == nil)
+        let problem = try #require(ImageCacheSettings(folder: folder.file("missing")).folderProblem)
+        #expect(problem.hasPrefix(folder.file("missing") + ": No such file or directory"), "\(problem)")
+        #expect(problem.contains("set [nbd] image_cache"), "\(problem)")
+    }
 }

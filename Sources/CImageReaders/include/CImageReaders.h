@@ -28,6 +28,8 @@ typedef enum thinboot_node_kind {
 #define THINBOOT_IMAGE_OK 0
 #define THINBOOT_IMAGE_NOT_FOUND 1
 #define THINBOOT_IMAGE_FAILED (-1)
+/// Writing a copy failed (``thinboot_image_extract``): the output's fault, not the image's.
+#define THINBOOT_IMAGE_WRITE_FAILED (-2)
 
 /// Opens the file system stored in `fd` (duplicated; the caller keeps its own) from `offset` for `length` bytes.
 /// On failure returns NULL with a message in `message`.
@@ -59,6 +61,10 @@ int thinboot_image_list(thinboot_image *image, const thinboot_node *directory, t
 /// zeros.
 int thinboot_image_read(thinboot_image *image, const thinboot_node *file, uint64_t offset, void *buffer,
                         size_t length, size_t *done);
+
+/// Copies the whole of `file` into `out` at the same offsets, decompressing squashfs on up to one thread per core
+/// (4 at most); THINBOOT_IMAGE_WRITE_FAILED when writing to `out` failed.
+int thinboot_image_extract(thinboot_image *image, const thinboot_node *file, int out);
 
 /// An anonymous in-memory file holding `bytes` (for opening an image from bytes: fuzzing, tests); -1 on failure.
 int thinboot_memory_file(const void *bytes, size_t length);

@@ -1,4 +1,5 @@
 import BootEvents
+import Images
 import Logging
 import NBD
 import ServiceLifecycle
@@ -60,6 +61,9 @@ public struct ThinbootServer: Sendable {
                     "leases.file": "\(file.path)", "leases.format": "\(file.format?.rawValue ?? "-")",
                     "leases.live": "\(file.live)", "leases.problem": "\(file.problem ?? "-")",
                 ])
+        }
+        if let problem = config.nbd?.imageCache.folderProblem, config.tftp != nil {
+            logger.warning("image cache folder not writable", metadata: ["image.cache": "\(problem)"])
         }
         let tracker = config.admin.map {
             Self.makeTracker(config: config, admin: $0, router: routing?.snapshot.router, metrics: metrics)
