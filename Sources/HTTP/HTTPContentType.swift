@@ -7,20 +7,11 @@ public enum HTTPContentType {
         // `Character` reading and `contains` were a tenth of a small generated response's CPU).
         if path.utf8.allSatisfy({ $0 < 0x80 }) { return ofASCII(Array(path.utf8)) }
         let name = path.split(separator: "/").last.map(String.init) ?? path
+        let inPXELinuxFolder = path.contains("pxelinux.cfg/")
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else {
-            return name == "default" || path.contains("pxelinux.cfg/") ? textPlain : octetStream
+            return name == "default" || inPXELinuxFolder ? textPlain : octetStream
         }
-        switch name[name.index(after: dot)...].lowercased() {
-        case "efi": return "application/efi"
-        case "ipxe", "pxe", "cfg", "conf", "txt", "menu", "lst", "sh", "lua", "toml", "csv", "list":
-            return textPlain
-        case "iso": return "application/x-iso9660-image"
-        case "img": return octetStream
-        case "json": return "application/json"
-        case "html", "htm": return "text/html; charset=utf-8"
-        default:
-            return path.contains("pxelinux.cfg/") ? textPlain : octetStream
-        }
+        return of(extension: name[name.index(after: dot)...].lowercased(), inPXELinuxFolder: inPXELinuxFolder)
     }
 
     /// ``of(path:)`` for an ASCII path, by the same rules.
@@ -34,15 +25,19 @@ public enum HTTPContentType {
             return name.elementsEqual("default".utf8) || inPXELinuxFolder ? textPlain : octetStream
         }
         let lowercased = name[(dot + 1)...].map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
-        switch String(decoding: lowercased, as: UTF8.self) {
-        case "efi": return "application/efi"
-        case "ipxe", "pxe", "cfg", "conf", "txt", "menu", "lst", "sh", "lua", "toml", "csv", "list":
-            return textPlain
-        case "iso": return "application/x-iso9660-image"
-        case "img": return octetStream
-        case "json": return "application/json"
-        case "html", "htm": return "text/html; charset=utf-8"
-        default: return inPXELinuxFolder ? textPlain : octetStream
+        return of(extension: String(decoding: lowercased, as: UTF8.self), inPXELinuxFolder: inPXELinuxFolder)
+    }
+
+    /// The type of a lowercased extension; an unknown one is text in a `pxelinux.cfg/` folder.
+    private static func of(extension: String, inPXELinuxFolder: Bool) -> String {
+        switch `extension` {
+        case "efi": "application/efi"
+        case "ipxe", "pxe", "cfg", "conf", "txt", "menu", "lst", "sh", "lua", "toml", "csv", "list": textPlain
+        case "iso": "application/x-iso9660-image"
+        case "img": octetStream
+        case "json": "application/json"
+        case "html", "htm": "text/html; charset=utf-8"
+        default: inPXELinuxFolder ? textPlain : octetStream
         }
     }
 
