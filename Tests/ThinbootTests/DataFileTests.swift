@@ -54,6 +54,19 @@ import Testing
         #expect(value["nested"]["dotted.key"] == "x")
     }
 
+    /// An inventory saved by a Windows editor starts with a UTF-8 byte order mark, which toml++ skips: the check
+    /// before it refused the file as "a non-ASCII character outside a string".
+    @Test func aByteOrderMarkAtTheStartIsNotAStrayCharacter() throws {
+        let value = try DataFileCache.parseTOML(
+            "\u{FEFF}[groups.lab]\nimage = \"trusty-amd64\"\n", name: "inventory.toml")
+        #expect(value["groups"]["lab"]["image"] == "trusty-amd64")
+        #expect {
+            try DataFileCache.parseTOML("a = 1\n\u{FEFF}b = 2\n", name: "inventory.toml")
+        } throws: { error in
+            (error as? ScriptFileError)?.message.hasPrefix("inventory.toml:2: a non-ASCII character") == true
+        }
+    }
+
     @Test func aNULByteIsAnErrorNotTheEndOfTheFile() {
         #expect {
             try DataFileCache.parseTOML("a = 1\n\u{0}b = [\n", name: "inventory.toml")

@@ -18,6 +18,8 @@ enum TOMLText {
     /// The first problem outside strings and comments, or nil.
     static func problem(in text: String) -> Problem? {
         var scanner = Scanner(Array(text.utf8))
+        // toml++ skips a UTF-8 byte order mark at the start (Windows editors write one): it is no stray character.
+        if scanner.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
         return scanner.run()
     }
 
