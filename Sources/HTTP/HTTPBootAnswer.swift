@@ -12,7 +12,8 @@ public enum HTTPBootAnswer: Sendable {
     /// Content in memory; `contentType` nil means the type by the path's extension (``HTTPContentType``).
     case bytes(ByteBuffer, contentType: String?, kind: BootEvent.ContentKind = .generated)
     /// A regular file: exactly its size when opened is sent; ETag and Last-Modified come from its version.
-    case file(OpenedFile, kind: BootEvent.ContentKind = .static)
+    /// `contentType` nil means the type by the path's extension.
+    case file(OpenedFile, kind: BootEvent.ContentKind = .static, contentType: String? = nil)
 
     /// Generated content from an array, copied once into a buffer.
     public static func bytes(_ bytes: [UInt8], contentType: String?) -> HTTPBootAnswer {

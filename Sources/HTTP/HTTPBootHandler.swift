@@ -152,10 +152,10 @@ final class HTTPBootHandler: ChannelInboundHandler {
                 plan = HTTPResponsePlan(
                     method: head.method, requestHeaders: head.headers, path: path ?? "", length: bytes.readableBytes,
                     contentType: contentType, validators: nil, isFile: false)
-            case .file(let file, _):
+            case .file(let file, _, let contentType):
                 plan = HTTPResponsePlan(
                     method: head.method, requestHeaders: head.headers, path: path ?? "", length: file.size,
-                    contentType: nil, validators: (file.version.entityTag, file.version.modifiedSeconds),
+                    contentType: contentType, validators: (file.version.entityTag, file.version.modifiedSeconds),
                     isFile: true)
             }
             respond(
@@ -199,7 +199,7 @@ final class HTTPBootHandler: ChannelInboundHandler {
             sent = buffer.readableBytes
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .file(let range):
-            if case .file(let file, _) = answer {
+            if case .file(let file, _, _) = answer {
                 // The descriptor stays the provider's: the handle gives it back once the region is written.
                 let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: file.descriptor)
                 fileHandle = handle
@@ -231,7 +231,7 @@ final class HTTPBootHandler: ChannelInboundHandler {
         let elapsed = NIODeadline.now() - request.started
         let kind: BootEvent.ContentKind? =
             switch answer {
-            case .bytes(_, _, let kind), .file(_, let kind): kind
+            case .bytes(_, _, let kind), .file(_, let kind, _): kind
             case nil: nil
             }
         let addresses = addresses(of: channel)

@@ -89,8 +89,9 @@ final class LuaState {
 
     // MARK: Calling
 
-    /// Calls a compiled function with one argument and converts what it returned.
-    func call(_ reference: Int32, argument: ScriptValue, info: ScriptCallInfo) throws(ScriptError) -> ScriptOutput {
+    /// Calls a compiled function with one argument and converts what it returned: its first value, and for a string
+    /// or file answer the `content_type` of a table returned beside it.
+    func call(_ reference: Int32, argument: ScriptValue, info: ScriptCallInfo) throws(ScriptError) -> ScriptAnswer {
         defer {
             lua_settop(state, 0)
             currentCall = nil
@@ -101,14 +102,55 @@ final class LuaState {
         let pushed = encoded.withUnsafeBufferPointer { thinboot_push_encoded(state, $0.baseAddress, $0.count) }
         guard pushed == LUA_OK else { throw failure(status: pushed, script: info.script, compiling: false) }
         thinboot_arm_limits(state, Int64(limits.instructions), limits.maxNanoseconds)
-        let status = thinboot_pcall(state, 1, 1)
+        let status = thinboot_pcall(state, 1, 2)
         thinboot_disarm_limits(state)
         if status != LUA_OK || context.pointee.budget_exhausted != 0 || memoryRefused || context.pointee.timed_out != 0
         {
             throw failure(status: status, script: info.script, compiling: false)
         }
-        return try output(script: info.script, fieldsAllowed: info.acceptsFields)
+        // The second value first (it is on top), then the first as before; a bad type fails only answers it
+        // would apply to.
+        let contentType = info.acceptsFields ? .success(nil) : self.contentType(script: info.script)
+        lua_settop(state, -2)
+        let output = try output(script: info.script, fieldsAllowed: info.acceptsFields)
+        switch output {
+        case .bytes, .file, .imageFile: return ScriptAnswer(output, contentType: try contentType.get())
+        case .fields, .nothing: return ScriptAnswer(output)
+        }
     }
+
+    /// The `content_type` of the table on top of the stack, read raw like ``stringFields(script:)``; nil when the
+    /// value is not a table (as `gsub`'s count beside a string) or has no `content_type`. Other entries are ignored.
+    private func contentType(script: String) -> Result<String?, ScriptError> {
+        guard lua_type(state, -1) == LUA_TTABLE else { return .success(nil) }
+        var found: Result<String?, ScriptError> = .success(nil)
+        var entries = 0
+        lua_pushnil(state)
+        while lua_next(state, -2) != 0 {
+            entries += 1
+            guard entries <= Self.maxReturnedFields else {
+                lua_settop(state, -3)
+                return .failure(
+                    ScriptError(
+                        kind: .badReturn, script: script, line: nil,
+                        reason: "returned a table of more than \(Self.maxReturnedFields) entries"))
+            }
+            // Keys are checked for type before reading: converting a number key in place would break lua_next.
+            if lua_type(state, -2) == LUA_TSTRING, bytes(at: -2) == Self.contentTypeKey {
+                let value = bytes(at: -1)
+                if lua_type(state, -1) == LUA_TSTRING, ScriptAnswer.isValidContentType(value) {
+                    found = .success(String(decoding: value, as: UTF8.self))
+                } else {
+                    found = .failure(
+                        ScriptError(kind: .badReturn, script: script, line: nil, reason: ScriptAnswer.contentTypeRule))
+                }
+            }
+            lua_settop(state, -2)
+        }
+        return found
+    }
+
+    private static let contentTypeKey = Array("content_type".utf8)
 
     private func output(script: String, fieldsAllowed: Bool) throws(ScriptError) -> ScriptOutput {
         switch lua_type(state, -1) {

@@ -14,7 +14,7 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
         case timeout = "time limit exceeded"
         /// The memory cap was hit.
         case memory = "memory limit exceeded"
-        /// The function returned something other than a string, `thinboot.file(path)` or nil.
+        /// The function returned something other than a string, `thinboot.file(path)` or nil, or a bad `content_type`.
         case badReturn = "bad return value"
         /// The returned string is larger than the configured limit.
         case tooLarge = "result too large"

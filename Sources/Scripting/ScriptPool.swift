@@ -50,6 +50,13 @@ public final class ScriptPool: Sendable {
     public func run(script: String, argument: ScriptValue, info: ScriptCallInfo? = nil) async throws(ScriptError)
         -> ScriptOutput
     {
+        try await answer(script: script, argument: argument, info: info).output
+    }
+
+    /// Like ``run(script:argument:info:)``, with the Content-Type a route function returned beside its answer.
+    public func answer(script: String, argument: ScriptValue, info: ScriptCallInfo? = nil) async throws(ScriptError)
+        -> ScriptAnswer
+    {
         let result = await withCheckedContinuation { continuation in
             run(script: script, info: info ?? ScriptCallInfo(script: script), argument: { argument }) {
                 continuation.resume(returning: $0)
@@ -64,7 +71,7 @@ public final class ScriptPool: Sendable {
     /// runs on the caller's thread.
     public func run(
         script: String, info: ScriptCallInfo, argument: @escaping @Sendable () -> ScriptValue,
-        completion: @escaping @Sendable (Result<ScriptOutput, ScriptError>) -> Void
+        completion: @escaping @Sendable (Result<ScriptAnswer, ScriptError>) -> Void
     ) {
         submit(script: script, completion: completion) { worker in
             do throws(ScriptError) {

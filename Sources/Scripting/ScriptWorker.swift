@@ -20,7 +20,7 @@ final class ScriptWorker {
     }
 
     /// Runs `script`'s function with `argument`.
-    func run(script: String, argument: ScriptValue, info: ScriptCallInfo) throws(ScriptError) -> ScriptOutput {
+    func run(script: String, argument: ScriptValue, info: ScriptCallInfo) throws(ScriptError) -> ScriptAnswer {
         let lua = try state()
         defer { retireIfPoisoned() }
         let reference = try function(script, in: lua)

@@ -93,6 +93,17 @@ struct ClientTablesTests {
         cache.store([UInt8](repeating: 0, count: 2 << 20), ip: "10.9.9.9", path: "huge")
         #expect(cache.bytes(ip: "10.9.9.9", path: "huge") == nil)
     }
+
+    /// A cached answer keeps the Content-Type its script set, so HEAD after GET (or a second GET) sends the same.
+    @Test func generatedCacheKeepsTheContentType() {
+        let cache = GeneratedContentCache()
+        let request = BootRequest(
+            path: "boot.json", ip: "10.0.0.1", port: 80, fields: .http(method: "GET", headers: [:], query: [:]))
+        cache.store(.bytes([1]), contentType: "application/json", for: request)
+        #expect(cache.content(for: request)?.contentType == "application/json")
+        cache.store(.bytes([2]), for: request)
+        #expect(cache.content(for: request)?.contentType == nil)
+    }
 }
 
 extension GeneratedContentCache {
@@ -103,7 +114,9 @@ extension GeneratedContentCache {
 
     /// The bytes kept for `path` from `ip`, if any.
     fileprivate func bytes(ip: String, path: String) -> [UInt8]? {
-        guard case .bytes(let buffer) = content(for: BootRequest(path: path, ip: ip, port: 2070)) else { return nil }
+        guard case .bytes(let buffer) = content(for: BootRequest(path: path, ip: ip, port: 2070))?.content else {
+            return nil
+        }
         return Array(buffer.readableBytesView)
     }
 }

@@ -28,6 +28,8 @@ final class GeneratedContentCache: Sendable {
 
     private struct Entry {
         let content: BootContent
+        /// The Content-Type the script set (HTTP), nil for the type by extension.
+        let contentType: String?
         let expires: NIODeadline
     }
 
@@ -52,11 +54,12 @@ final class GeneratedContentCache: Sendable {
     /// Entries and bytes held now.
     var usage: (entries: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
 
-    func content(for request: BootRequest) -> BootContent? {
+    /// The answer kept for `request` and the Content-Type it was stored with.
+    func content(for request: BootRequest) -> (content: BootContent, contentType: String?)? {
         let now = NIODeadline.now()
         return state.withLock { state in
             Self.dropExpired(from: &state, now: now)
-            return state.entries.value(for: Key(request))?.content
+            return state.entries.value(for: Key(request)).map { ($0.content, $0.contentType) }
         }
     }
 
@@ -69,7 +72,7 @@ final class GeneratedContentCache: Sendable {
         }
     }
 
-    func store(_ content: BootContent, for request: BootRequest) {
+    func store(_ content: BootContent, contentType: String? = nil, for request: BootRequest) {
         // One answer larger than the whole cache is served, not kept.
         let size = content.size
         guard size <= byteCapacity else { return }
@@ -81,7 +84,9 @@ final class GeneratedContentCache: Sendable {
             while state.bytes + size > byteCapacity, let evicted = state.entries.removeOldest() {
                 state.bytes -= evicted.content.size
             }
-            if let evicted = state.entries.store(Entry(content: content, expires: now + lifetime), for: key) {
+            if let evicted = state.entries.store(
+                Entry(content: content, contentType: contentType, expires: now + lifetime), for: key)
+            {
                 state.bytes -= evicted.content.size
             }
             state.bytes += size

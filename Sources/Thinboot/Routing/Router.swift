@@ -13,9 +13,9 @@ import Scripting
 /// script worker: the neighbour-table lookup (a blocking read of the kernel's table) and the script.
 public final class Router: Sendable {
     /// What a request gets without running a script (a static file, or a script's answer still cached: `kind`
-    /// says which), or the script to run for it.
+    /// says which, `contentType` is the type the script set for HTTP), or the script to run for it.
     public enum Decision: Sendable {
-        case content(BootContent, kind: BootEvent.ContentKind)
+        case content(BootContent, kind: BootEvent.ContentKind, contentType: String?)
         case script(RouteJob)
     }
 
@@ -73,9 +73,11 @@ public final class Router: Sendable {
             clients.remember(arch: loaderArch, for: request.ip)
         }
         guard let (route, match) = firstRoute(for: request.path, protocol: request.fields.name) else {
-            return .content(try staticContent(at: request.path, for: request), kind: .static)
+            return .content(try staticContent(at: request.path, for: request), kind: .static, contentType: nil)
         }
-        if let cached = generated.content(for: request) { return .content(cached, kind: .generated) }
+        if let cached = generated.content(for: request) {
+            return .content(cached.content, kind: .generated, contentType: cached.contentType)
+        }
         var request = request
         request.match = match
         return .script(RouteJob(route: route, request: request))
@@ -83,11 +85,15 @@ public final class Router: Sendable {
 
     /// Runs `job`'s script on the pool and calls `completion` once, on the worker, with the content and where its
     /// bytes come from: the script's own (`generated`), a file inside an image (`image`), or the static root (a
-    /// `thinboot.file` or nil answer: `static`). `knownMAC`/`knownArch` stand in for the neighbour table and the
-    /// boot-loader memory (for `thinboot render`); the path and route captures still take precedence.
+    /// `thinboot.file` or nil answer: `static`), and the Content-Type the script set beside it (HTTP's; nil: by
+    /// extension). `knownMAC`/`knownArch` stand in for the neighbour table and the boot-loader memory (for
+    /// `thinboot render`); the path and route captures still take precedence.
     public func run(
         _ job: RouteJob, knownMAC: MACAddress? = nil, knownArch: String? = nil,
-        completion: @escaping @Sendable (Result<BootContent, BootRefusal>, BootEvent.ContentKind) -> Void
+        completion:
+            @escaping @Sendable (
+                _ content: Result<BootContent, BootRefusal>, _ kind: BootEvent.ContentKind, _ contentType: String?
+            ) -> Void
     ) {
         let started = ContinuousClock.now
         pool.run(
@@ -102,9 +108,10 @@ public final class Router: Sendable {
                 return request.scriptValue
             },
             completion: { result in
-                if case .success(.imageFile(let export, let path)) = result {
+                let contentType = try? result.get().contentType
+                if case .success(.imageFile(let export, let path)) = result.map(\.output) {
                     self.onScriptRun(job.route.script, true, started.duration(to: .now))
-                    self.imageContent(path, in: export, of: job) { completion($0, .image) }
+                    self.imageContent(path, in: export, of: job) { completion($0, .image, contentType) }
                     return
                 }
                 let content = self.content(from: result, of: job)
@@ -115,8 +122,8 @@ public final class Router: Sendable {
                 }
                 // A script's own bytes, or a file of the root it named (or fell through to).
                 let kind: BootEvent.ContentKind
-                if case .success(.bytes) = result { kind = .generated } else { kind = .static }
-                completion(content, kind)
+                if case .success(.bytes) = result.map(\.output) { kind = .generated } else { kind = .static }
+                completion(content, kind, contentType)
             })
     }
 
@@ -126,11 +133,13 @@ public final class Router: Sendable {
     {
         let job: RouteJob
         switch try decide(request) {
-        case .content(let content, _): return content
+        case .content(let content, _, _): return content
         case .script(let matched): job = matched
         }
         let result = await withCheckedContinuation { continuation in
-            run(job, knownMAC: knownMAC, knownArch: knownArch) { content, _ in continuation.resume(returning: content) }
+            run(job, knownMAC: knownMAC, knownArch: knownArch) { content, _, _ in
+                continuation.resume(returning: content)
+            }
         }
         return try result.get()
     }
@@ -143,16 +152,16 @@ public final class Router: Sendable {
         return nil
     }
 
-    /// The script's output as content: generated bytes (cached for this client), a file under the root, or — for
-    /// nil — the static file at the request's own path.
-    private func content(from result: Result<ScriptOutput, ScriptError>, of job: RouteJob) -> Result<
+    /// The script's output as content: generated bytes (cached for this client with their Content-Type), a file
+    /// under the root, or — for nil — the static file at the request's own path.
+    private func content(from result: Result<ScriptAnswer, ScriptError>, of job: RouteJob) -> Result<
         BootContent, BootRefusal
     > {
         let request = job.request
-        switch result {
+        switch result.map(\.output) {
         case .success(.bytes(let bytes)):
             let content = BootContent.bytes(bytes)
-            generated.store(content, for: request)
+            generated.store(content, contentType: try? result.get().contentType, for: request)
             return .success(content)
         case .success(.file(let path)):
             return Result { () throws(BootRefusal) in try staticContent(at: path, for: request) }

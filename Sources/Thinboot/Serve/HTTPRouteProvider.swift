@@ -29,8 +29,8 @@ struct HTTPRouteProvider: HTTPBootProvider {
             throw error.http
         }
         switch decision {
-        case .content(let content, let kind):
-            return Self.answer(content, kind: kind)
+        case .content(let content, let kind, let contentType):
+            return Self.answer(content, kind: kind, contentType: contentType)
         case .script(let matched):
             var script = matched.request
             script.fields = .http(method: request.method, headers: request.headers, query: request.query)
@@ -38,8 +38,8 @@ struct HTTPRouteProvider: HTTPBootProvider {
             router.run(
                 job, knownMAC: request.query["mac"].flatMap { MACAddress(parsing: $0) },
                 knownArch: Self.arch(fromQuery: request.query)
-            ) { result, kind in
-                completion(result.mapError(\.http).map { Self.answer($0, kind: kind) })
+            ) { result, kind, contentType in
+                completion(result.mapError(\.http).map { Self.answer($0, kind: kind, contentType: contentType) })
             }
             return nil
         }
@@ -54,10 +54,13 @@ struct HTTPRouteProvider: HTTPBootProvider {
         }
     }
 
-    private static func answer(_ content: BootContent, kind: BootEvent.ContentKind) -> HTTPBootAnswer {
+    /// `content` as HTTP sends it: with the Content-Type the script set, else (nil) the type by extension.
+    private static func answer(_ content: BootContent, kind: BootEvent.ContentKind, contentType: String?)
+        -> HTTPBootAnswer
+    {
         switch content {
-        case .bytes(let bytes): .bytes(bytes, contentType: nil, kind: kind)
-        case .file(let file): .file(file, kind: kind)
+        case .bytes(let bytes): .bytes(bytes, contentType: contentType, kind: kind)
+        case .file(let file): .file(file, kind: kind, contentType: contentType)
         }
     }
 

@@ -22,14 +22,14 @@ public struct TFTPRouteProvider: TFTPContentProvider {
             throw error.tftp
         }
         switch decision {
-        case .content(let content, let kind):
+        case .content(let content, let kind, _):
             return .content(content, kind: kind)
         case .script(let matched):
             var script = matched.request
             script.fields = .tftp(mode: request.mode.rawValue, options: request.options)
             let job = Router.RouteJob(route: matched.route, request: script)
             return .compute { completion in
-                router.run(job) { result, kind in completion(result.mapError(\.tftp), kind) }
+                router.run(job) { result, kind, _ in completion(result.mapError(\.tftp), kind) }
             }
         }
     }
