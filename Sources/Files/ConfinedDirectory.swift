@@ -38,6 +38,8 @@ public final class ConfinedDirectory: Sendable {
     /// Opens the regular file at `relativePath` (already normalised: no leading `/`, no control characters) inside
     /// the folder.
     public func open(_ relativePath: String) throws(ConfinedDirectoryError) -> OpenedFile {
+        // A NUL byte ends the name `openat` sees: `..\0x` would pass the `..` check below and climb out anyway.
+        guard !relativePath.utf8.contains(0) else { throw refusal(relativePath, .notFound) }
         // Components still to walk, next one last.
         var pending = Self.components(of: relativePath)
         // Directories walked so far below the folder; `..` pops one.
@@ -81,7 +83,7 @@ public final class ConfinedDirectory: Sendable {
     /// different version (or nil) must ``open(_:)`` again.
     public func version(of relativePath: String) -> FileVersion? {
         var info = stat()
-        guard fstatat(descriptor, relativePath, &info, 0) == 0 else { return nil }
+        guard !relativePath.utf8.contains(0), fstatat(descriptor, relativePath, &info, 0) == 0 else { return nil }
         return FileVersion(info)
     }
 

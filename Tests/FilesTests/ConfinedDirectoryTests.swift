@@ -47,6 +47,9 @@ struct ConfinedDirectoryTests {
         ("../secret", .leavesDirectory),
         ("parent/secret", .leavesDirectory),
         ("parent/\u{301}x", .leavesDirectory),
+        // Found by the confined-walk fuzz target: openat would see "..", and "secret" is outside the root.
+        ("bootdir/../..\u{0}\u{0}/secret", .notFound),
+        ("..\u{0}/secret", .notFound),
     ])
     func refusesWithTheReason(_ path: String, _ kind: ConfinedDirectoryError.Kind) throws {
         try withDirectory { _, directory in
