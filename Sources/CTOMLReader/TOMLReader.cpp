@@ -118,15 +118,21 @@ thinboot_toml_result copy_out(const std::string &bytes, uint32_t error_line) {
 } // namespace
 
 extern "C" thinboot_toml_result thinboot_toml_parse(const char *text, size_t length) {
-    toml::parse_result parsed = toml::parse(std::string_view(text == nullptr ? "" : text, length));
-    if (!parsed) {
-        const toml::parse_error &error = parsed.error();
-        uint32_t line = error.source().begin.line;
-        return copy_out(std::string(error.description()), line == 0 ? 1 : line);
+    // No C++ exception may unwind into Swift (it would abort the process): std::bad_alloc from the parse or the
+    // flattening is the "memory ran out" result.
+    try {
+        toml::parse_result parsed = toml::parse(std::string_view(text == nullptr ? "" : text, length));
+        if (!parsed) {
+            const toml::parse_error &error = parsed.error();
+            uint32_t line = error.source().begin.line;
+            return copy_out(std::string(error.description()), line == 0 ? 1 : line);
+        }
+        std::string out;
+        flatten(out, parsed.table());
+        return copy_out(out, 0);
+    } catch (...) {
+        return thinboot_toml_result{nullptr, 0, 0};
     }
-    std::string out;
-    flatten(out, parsed.table());
-    return copy_out(out, 0);
 }
 
 extern "C" void thinboot_toml_free(thinboot_toml_result *result) {
