@@ -16,14 +16,20 @@ enum TOMLValue: Equatable, Sendable {
     case time(String)
     case dateTime(String)
 
-    /// A parse error: toml++'s description and its 1-based line.
+    /// A parse error: toml++'s description (or ``TOMLText``'s) and its 1-based line.
     struct ParseError: Error, Equatable {
         let line: Int
         let description: String
+        /// Whether quoting a key is the cure (a stray character in a key or table name).
+        var quotingHelps = false
     }
 
-    /// The root table of `text`, or the first parse error.
+    /// The root table of `text`, or the first parse error. ``TOMLText`` checks the text first: what it finds,
+    /// toml++ would abort the process on.
     static func parseDocument(_ text: String) throws(ParseError) -> [String: TOMLValue] {
+        if let problem = TOMLText.problem(in: text) {
+            throw ParseError(line: problem.line, description: problem.description, quotingHelps: problem.quotingHelps)
+        }
         var text = text
         var result = text.withUTF8 { bytes in
             bytes.withMemoryRebound(to: CChar.self) { thinboot_toml_parse($0.baseAddress, $0.count) }

@@ -35,17 +35,13 @@ public struct ThinbootConfig: Sendable {
     /// Parses config text as if it were in `file` (relative paths resolve against that file's folder).
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ThinbootConfig {
         let toml: [String: TOMLValue]
-        if let problem = TOMLText.problem(in: text) {
-            throw ConfigError(
-                file: file, key: nil,
-                problem: "not valid TOML at line \(problem.line): \(problem.description)"
-                    + (problem.quotingHelps ? "; quote the key (\"…\")" : ""))
-        }
         do {
             toml = try TOMLValue.parseDocument(text)
         } catch {
             throw ConfigError(
-                file: file, key: nil, problem: "not valid TOML at line \(error.line): \(error.description)")
+                file: file, key: nil,
+                problem: "not valid TOML at line \(error.line): \(error.description)"
+                    + (error.quotingHelps ? "; quote the key (\"…\")" : ""))
         }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.path
         let root = ConfigTable(file: file, path: "", table: toml)

@@ -44,14 +44,11 @@ final class DataFileCache: Sendable {
     }
 
     static func parseTOML(_ text: String, name: String) throws(ScriptFileError) -> ScriptValue {
-        if let problem = TOMLText.problem(in: text) {
-            throw ScriptFileError(
-                "\(name):\(problem.line): \(problem.description)" + (problem.quotingHelps ? "; quote the key" : ""))
-        }
         do {
             return convert(.table(try TOMLValue.parseDocument(text)))
         } catch {
-            throw ScriptFileError("\(name):\(error.line): \(error.description)")
+            throw ScriptFileError(
+                "\(name):\(error.line): \(error.description)" + (error.quotingHelps ? "; quote the key" : ""))
         }
     }
 
