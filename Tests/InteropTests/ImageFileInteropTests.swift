@@ -14,6 +14,12 @@ struct ImageFileInteropTests {
               return thinboot.image_file(req.params.image, req.captures[1])
             end
             """.utf8),
+        "scripts/typed.lua": Array(
+            """
+            return function(req)
+              return thinboot.image_file(req.params.image, req.captures[1]), { content_type = "application/x-thinboot-test" }
+            end
+            """.utf8),
         "scripts/menu.lua": Array(
             """
             return function(req)
@@ -36,6 +42,10 @@ struct ImageFileInteropTests {
             [[tftp.route]]
             path = "images/{image}/**"
             script = "scripts/image.lua"
+
+            [[tftp.route]]
+            path = "typed/{image}/**"
+            script = "scripts/typed.lua"
 
             [[tftp.route]]
             path = "menu"
@@ -157,6 +167,41 @@ struct ImageFileInteropTests {
         #expect(lines.count == 2, "\(lines)")
         #expect(lines.contains { $0.contains("export=broken") && $0.contains("not a squashfs") }, "\(lines)")
         #expect(lines.contains { $0.contains("export=truncated") && $0.contains("corrupt image") }, "\(lines)")
+    }
+
+    /// A route's `{ content_type = … }` beside `thinboot.image_file` is the Content-Type of GET, HEAD and a range
+    /// (206) of a file from inside an image, with the file's own bytes; the same file by an untyped route keeps the
+    /// type by extension.
+    @Test func aScriptSetsTheContentTypeOfAFileFromAnImage() async throws {
+        let tree = try TestImageTree()
+        defer { tree.remove() }
+        let images = try TemporaryDirectory("interop-image-typed")
+        defer { images.remove() }
+        let image = images.file("root.img")
+        try await tree.squashfs("gzip", at: image)
+        try await HTTPServeHarness.with(routes: Self.config(["root": image]), files: Self.script) { server in
+            let original = tree.files[TestImageTree.kernel]!
+            let typed = "\(server.base)/typed/root/vmlinuz"
+            let get = try await server.curl(["-D", "-", "-o", "/dev/null", typed])
+            #expect(
+                HTTPRouteInteropTests.contentTypes(get.stdoutText) == ["application/x-thinboot-test"],
+                "\(get.stdoutText)")
+            let body = try await server.curl([typed])
+            #expect(try await sha256(body.stdout) == sha256(Data(original)))
+            let head = try await server.curl(["-I", typed])
+            #expect(
+                HTTPRouteInteropTests.contentTypes(head.stdoutText) == ["application/x-thinboot-test"],
+                "\(head.stdoutText)")
+            let partial = try await server.curl(["-i", "-r", "0-9", typed])
+            #expect(partial.stdoutText.hasPrefix("HTTP/1.1 206"), "\(partial.stdoutText)")
+            #expect(
+                HTTPRouteInteropTests.contentTypes(partial.stdoutText) == ["application/x-thinboot-test"],
+                "\(partial.stdoutText)")
+            #expect(partial.stdout.suffix(10) == Data(original.prefix(10)))
+            let untyped = try await server.curl(["-I", "\(server.base)/images/root/vmlinuz"])
+            let types = HTTPRouteInteropTests.contentTypes(untyped.stdoutText)
+            #expect(types.count == 1 && types != ["application/x-thinboot-test"], "\(untyped.stdoutText)")
+        }
     }
 
     /// A file from inside an image counts as `kind="image"` in the TFTP transfer and HTTP request duration
