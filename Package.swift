@@ -33,7 +33,10 @@ let package = Package(
         // Files inside images: squashfs, ext2/3/4 and partitioned disks, and the cache of extracted files.
         .target(
             name: "Images",
-            dependencies: ["CImageReaders", "Files", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "CImageReaders", "Files", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         // Macro wrappers, error trampolines, the capped allocator and the count hook.
         .target(name: "CLuaShims", dependencies: ["CLua"]),
@@ -42,10 +45,17 @@ let package = Package(
             dependencies: [
                 "CLua", "CLuaShims", "Files",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // What every protocol reads: the confined directory, file versions, whole-file and positional reads.
-        .target(name: "Files", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "Files",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // One step of a client's boot as a protocol server saw it; the boot status and the metrics are made of these.
         .target(name: "BootEvents"),
         // Batch receive with packet info and segmented sends for the TFTP transfer engine.
@@ -80,6 +90,7 @@ let package = Package(
             dependencies: [
                 "CDHCPShims",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The boot HTTP server over NIOHTTP1: ranges, HEAD, sendfile, limits; independent of TFTP.
@@ -118,6 +129,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
@@ -130,7 +142,11 @@ let package = Package(
         ),
         // Shared by the test targets: running real peers with a time limit, temp folders, digests.
         .target(
-            name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"]),
@@ -140,9 +156,18 @@ let package = Package(
             dependencies: ["TFTP", "Files", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
-            name: "DHCPTests", dependencies: ["DHCP", "TestSupport"], exclude: ["Fixtures"]),
+            name: "DHCPTests",
+            dependencies: ["DHCP", "TestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            exclude: ["Fixtures"]
+        ),
         // CLua and CLuaShims for the differential test of the budgeted pattern functions against Lua's own.
-        .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "CLua", "CLuaShims", "TestSupport"]),
+        .testTarget(
+            name: "ScriptingTests",
+            dependencies: [
+                "Scripting", "CLua", "CLuaShims", "TestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "NBDTests",
             dependencies: [
@@ -166,6 +191,7 @@ let package = Package(
                 "Thinboot", "NBD", "TFTP", "HTTP", "Images", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
     ]

@@ -49,12 +49,23 @@ static void install(void) {
     sigaction(SIGBUS, &action, &previous_action);
 }
 
+// The way back from the handler. SA_NODEFER leaves SIGBUS unblocked in our own handler, but a wrapper around it
+// (ThreadSanitizer's) may block it while it runs, and sigsetjmp(…, 0) does not restore the mask: a second fault on
+// this thread would then kill the process. Unblocking here costs a system call only after a fault.
+static int recover_from_fault(void) {
+    sigset_t bus;
+    sigemptyset(&bus);
+    sigaddset(&bus, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+    return -1;
+}
+
 void cnbd_install_sigbus_guard(void) { pthread_once(&install_once, install); }
 
 int cnbd_guarded_touch(const void *start, size_t length) {
     if (length == 0) return 0;
     sigjmp_buf target;
-    if (sigsetjmp(target, 0) != 0) return -1;
+    if (sigsetjmp(target, 0) != 0) return recover_from_fault();
     guard_target = &target;
     const volatile unsigned char *bytes = start;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -74,7 +85,7 @@ int cnbd_guarded_touch(const void *start, size_t length) {
 
 int cnbd_guarded_copy(void *destination, const void *source, size_t length) {
     sigjmp_buf target;
-    if (sigsetjmp(target, 0) != 0) return -1;
+    if (sigsetjmp(target, 0) != 0) return recover_from_fault();
     guard_target = &target;
     memcpy(destination, source, length);
     guard_target = NULL;

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Small static files kept in memory: a boot storm asks for the same menus, modules and configs thousands of
 /// times, and each request otherwise opens, checks, reads and closes the file.
@@ -31,7 +31,7 @@ final class SmallFileCache: Sendable {
         var bytes = 0
     }
 
-    private let contents = Mutex(Contents())
+    private let contents = NIOLockedValueBox(Contents())
     /// How long a file must have been left alone before it is cached.
     let settle: Duration
 
@@ -40,13 +40,13 @@ final class SmallFileCache: Sendable {
     }
 
     /// How many files are cached.
-    var entryCount: Int { contents.withLock { $0.entries.count } }
+    var entryCount: Int { contents.withLockedValue { $0.entries.count } }
 
     /// The cached bytes of `path` (relative to `directory`) if the path still names the file they were read from.
     func bytes(of path: String, in directory: ConfinedDirectory) -> ByteBuffer? {
-        guard let entry = contents.withLock({ $0.entries[path] }) else { return nil }
+        guard let entry = contents.withLockedValue({ $0.entries[path] }) else { return nil }
         guard entry.sighting.provesUnchanged(directory.version(of: path)) else {
-            contents.withLock { contents in
+            contents.withLockedValue { contents in
                 if let stale = contents.entries.removeValue(forKey: path) {
                     contents.bytes -= Self.cost(stale, path: path)
                 }
@@ -75,7 +75,7 @@ final class SmallFileCache: Sendable {
         }
         let entry = Entry(sighting: sighting, bytes: bytes)
         let cost = Self.cost(entry, path: file.path)
-        contents.withLock { contents in
+        contents.withLockedValue { contents in
             if let old = contents.entries.removeValue(forKey: file.path) {
                 contents.bytes -= Self.cost(old, path: file.path)
             }

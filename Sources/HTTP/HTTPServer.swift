@@ -1,10 +1,10 @@
 import BootEvents
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 /// The boot HTTP server as a service: binds every listen address when it starts (a failure ends the service with
 /// the address and the reason), serves until graceful shutdown, then stops accepting, lets the responses in flight
@@ -38,7 +38,7 @@ public final class HTTPServer: Service, Sendable {
     private let limiter: HTTPConnectionLimiter
     private let onBound: @Sendable ([SocketAddress]) -> Void
     private let events: any BootEventSink
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     /// - Parameters:
     ///   - events: told every request as it ends (the boot status and metrics).
@@ -57,16 +57,16 @@ public final class HTTPServer: Service, Sendable {
             maxConnections: configuration.maxConnections, maxConnectionsPerClient: configuration.maxConnectionsPerClient
         )
         self.onBound = onBound
-        state = Mutex(State(configuration: configuration))
+        state = NIOLockedValueBox(State(configuration: configuration))
     }
 
     /// The addresses listened on now (real ports when port 0 was configured).
     public var localAddresses: [SocketAddress] {
-        state.withLock { $0.listeners.compactMap(\.channel.localAddress) }
+        state.withLockedValue { $0.listeners.compactMap(\.channel.localAddress) }
     }
 
     public func run() async throws {
-        let configuration = state.withLock { $0.configuration }
+        let configuration = state.withLockedValue { $0.configuration }
         var listeners: [Listener] = []
         do {
             for descriptor in configuration.inheritedListeners {
@@ -82,13 +82,13 @@ public final class HTTPServer: Service, Sendable {
             for listener in listeners { try? await listener.channel.close() }
             throw error
         }
-        state.withLock { $0.listeners = listeners }
+        state.withLockedValue { $0.listeners = listeners }
         let addresses = listeners.compactMap(\.channel.localAddress)
         logger.info("http listening", metadata: ["http.listen": "\(Self.describe(addresses))"])
         onBound(addresses)
         // Returns when graceful shutdown starts, or at once when the service is cancelled.
         try? await gracefulShutdown()
-        let open = state.withLock { state in
+        let open = state.withLockedValue { state in
             state.stopping = true
             defer { state.listeners = [] }
             return state.listeners
@@ -102,7 +102,7 @@ public final class HTTPServer: Service, Sendable {
     /// connection accepted after. False when it changes nothing. Throws, changing nothing, when a new address
     /// cannot be bound. Sockets from systemd stay whatever `listen` says.
     public func reload(to configuration: HTTPServerConfiguration) async throws -> Bool {
-        let (old, listeners, stopping) = state.withLock { ($0.configuration, $0.listeners, $0.stopping) }
+        let (old, listeners, stopping) = state.withLockedValue { ($0.configuration, $0.listeners, $0.stopping) }
         var wanted = configuration
         wanted.inheritedListeners = old.inheritedListeners
         guard !stopping, wanted != old else { return false }
@@ -122,7 +122,7 @@ public final class HTTPServer: Service, Sendable {
         }
         limiter.setLimits(
             maxConnections: wanted.maxConnections, maxConnectionsPerClient: wanted.maxConnectionsPerClient)
-        let removed = state.withLock { state in
+        let removed = state.withLockedValue { state in
             state.configuration = wanted
             let removed = fromSystemd ? [] : state.listeners.filter { !keys.contains($0.key) }
             state.listeners.removeAll { listener in removed.contains { $0.key == listener.key } }
@@ -151,7 +151,7 @@ public final class HTTPServer: Service, Sendable {
         for channel in limiter.openChannels {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
-        let deadline = ContinuousClock.now + state.withLock { $0.configuration.shutdownGrace }
+        let deadline = ContinuousClock.now + state.withLockedValue { $0.configuration.shutdownGrace }
         while !limiter.openChannels.isEmpty, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -174,7 +174,7 @@ public final class HTTPServer: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         // Read per connection: a reload's limits and timeouts apply to the next connection.
-                        let configuration = self.state.withLock { $0.configuration }
+                        let configuration = self.state.withLockedValue { $0.configuration }
                         let mode: HTTPBootHandler.Mode = limiter.admit(channel) ? .serve(provider) : .refuse
                         let operations = channel.pipeline.syncOperations
                         try operations.addHandler(HTTPHeadGuard(configuration: configuration, logger: logger))

@@ -1,6 +1,6 @@
 import CImageReaders
 import Files
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +19,9 @@ public final class FileSystemImage: Sendable {
     public let file: OpenedFile
     /// The partition read, for a raw disk.
     let partition: DiskPartition?
-    private let handle: Mutex<Handle>
+    private let handle: Handle
+    /// Held around every use of `handle`: a pthread mutex, so ThreadSanitizer sees what it orders.
+    private let lock = NIOLock()
 
     /// How many symlinks one lookup follows (Linux's own limit).
     static let maximumSymlinkHops = 40
@@ -71,7 +73,7 @@ public final class FileSystemImage: Sendable {
         }
         guard let pointer = opened.0 else { throw fail(.corrupt(opened.1)) }
         self.file = file
-        handle = Mutex(Handle(pointer))
+        handle = Handle(pointer)
     }
 
     /// Opens an image held in memory (fuzzing, tests).
@@ -91,7 +93,7 @@ public final class FileSystemImage: Sendable {
 
     /// The names in the folder at `path`, sorted.
     public func list(_ path: String) throws(ImageError) -> [String] {
-        try handle.withLock { (handle) throws(ImageError) -> [String] in
+        try withHandle { (handle) throws(ImageError) -> [String] in
             let folder = try resolve(path, in: handle)
             guard folder.kind == THINBOOT_NODE_DIRECTORY else { throw error(path, .notRegularFile) }
             let names = Names()
@@ -112,7 +114,7 @@ public final class FileSystemImage: Sendable {
 
     /// The size of the regular file at `path`.
     public func size(of path: String) throws(ImageError) -> Int {
-        try handle.withLock { (handle) throws(ImageError) -> Int in
+        try withHandle { (handle) throws(ImageError) -> Int in
             try regularFile(path, in: handle).size
         }
     }
@@ -123,7 +125,7 @@ public final class FileSystemImage: Sendable {
     public func copy(
         _ path: String, limit: Int, to sink: (UnsafeRawBufferPointer) throws(ImageError) -> Void
     ) throws(ImageError) -> Int {
-        try handle.withLock { (handle) throws(ImageError) -> Int in
+        try withHandle { (handle) throws(ImageError) -> Int in
             let node = try regularFile(path, in: handle)
             guard node.size <= limit else { throw error(path, .tooLarge(size: node.size, limit: limit)) }
             let chunkSize = 1 << 20
@@ -149,7 +151,7 @@ public final class FileSystemImage: Sendable {
     /// threads (``thinboot_image_extract``); returns its size. Refused before any byte when it is larger than
     /// `limit`; a failed write is `cacheFailed`.
     public func extract(_ path: String, limit: Int, into descriptor: CInt) throws(ImageError) -> Int {
-        try handle.withLock { (handle) throws(ImageError) -> Int in
+        try withHandle { (handle) throws(ImageError) -> Int in
             let node = try regularFile(path, in: handle)
             guard node.size <= limit else { throw error(path, .tooLarge(size: node.size, limit: limit)) }
             switch thinboot_image_extract(handle.pointer, node.pointer, descriptor) {
@@ -160,12 +162,20 @@ public final class FileSystemImage: Sendable {
         }
     }
 
+    /// Runs `body` with the library handle under the image's lock; the error stays typed, which
+    /// `NIOLock.withLock` would erase.
+    private func withHandle<T>(_ body: (Handle) throws(ImageError) -> T) throws(ImageError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(handle)
+    }
+
     // MARK: - Resolution
 
     /// The node `path` names, resolved as the client's kernel would with the image as root: `..` at the root stays
     /// there, a symlink is followed inside the image (an absolute target from the image's root), at most
     /// ``maximumSymlinkHops`` of them. Nothing can name a node outside the image: there is nothing outside.
-    private func resolve(_ path: String, in handle: borrowing Handle) throws(ImageError) -> Node {
+    private func resolve(_ path: String, in handle: Handle) throws(ImageError) -> Node {
         var root: OpaquePointer?
         guard thinboot_image_root(handle.pointer, &root) == THINBOOT_IMAGE_OK, let root else {
             throw error(path, .corrupt(handle.message))
@@ -206,7 +216,7 @@ public final class FileSystemImage: Sendable {
         return walked[walked.count - 1]
     }
 
-    private func regularFile(_ path: String, in handle: borrowing Handle) throws(ImageError) -> Node {
+    private func regularFile(_ path: String, in handle: Handle) throws(ImageError) -> Node {
         let node = try resolve(path, in: handle)
         switch node.kind {
         case THINBOOT_NODE_FILE: return node
@@ -215,7 +225,7 @@ public final class FileSystemImage: Sendable {
         }
     }
 
-    private func symlinkTarget(_ node: Node, _ path: String, in handle: borrowing Handle) throws(ImageError)
+    private func symlinkTarget(_ node: Node, _ path: String, in handle: Handle) throws(ImageError)
         -> [UInt8]
     {
         let capacity = Int(PATH_MAX)
@@ -247,8 +257,8 @@ public final class FileSystemImage: Sendable {
     }
 }
 
-/// The C image handle; closed with its owner.
-private final class Handle {
+/// The C image handle; closed with its owner. Used only under the owner's lock, hence `@unchecked`.
+private final class Handle: @unchecked Sendable {
     let pointer: OpaquePointer
 
     init(_ pointer: OpaquePointer) { self.pointer = pointer }

@@ -1,6 +1,6 @@
 import Files
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Files extracted from images, by image version and path: each is extracted once, however many requests ask at
 /// the same time (the first extracts, the others wait for its result), then served from memory or from its copy on
@@ -35,7 +35,7 @@ final class ImageFileCache: Sendable {
     }
 
     let settings: ImageCacheSettings
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(settings: ImageCacheSettings) {
         self.settings = settings
@@ -44,7 +44,7 @@ final class ImageFileCache: Sendable {
     /// The cached content for `key`; else registers `waiter` (called once with the result) and says whether the
     /// caller must extract (it is the first) or another request already is.
     func lookup(_ key: Key, waiter: @escaping @Sendable (Result<BootContent, ImageError>) -> Void) -> Lookup {
-        state.withLock { state in
+        state.withLockedValue { state in
             if var entry = state.entries[key] {
                 state.clock += 1
                 entry.used = state.clock
@@ -62,7 +62,7 @@ final class ImageFileCache: Sendable {
 
     /// Stores what the extraction for `key` gave (when it succeeded) and answers everyone waiting for it.
     func finish(_ key: Key, with result: Result<BootContent, ImageError>) {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             if case .success(let content) = result { store(content, for: key, in: &state) }
             return state.pending.removeValue(forKey: key) ?? []
         }
@@ -71,7 +71,7 @@ final class ImageFileCache: Sendable {
 
     /// Bytes held now: in memory and in the folder (for tests and `thinboot check`).
     var usage: (memory: Int, disk: Int, files: Int) {
-        state.withLock { ($0.memoryBytes, $0.diskBytes, $0.entries.count) }
+        state.withLockedValue { ($0.memoryBytes, $0.diskBytes, $0.entries.count) }
     }
 
     private func store(_ content: BootContent, for key: Key, in state: inout State) {

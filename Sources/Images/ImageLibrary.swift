@@ -1,7 +1,7 @@
 import Dispatch
 import Files
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -26,9 +26,9 @@ public struct ImageSource: Sendable, Hashable {
 /// again and age out.
 public final class ImageLibrary: Sendable {
     public let settings: ImageCacheSettings
-    private let images = Mutex<[ImageSource: FileSystemImage]>([:])
+    private let images = NIOLockedValueBox<[ImageSource: FileSystemImage]>([:])
     /// Images opened by version id (``image(version:of:partition:open:)``).
-    private let versions = Mutex<[VersionKey: FileSystemImage]>([:])
+    private let versions = NIOLockedValueBox<[VersionKey: FileSystemImage]>([:])
     /// How many images opened by version stay open.
     static let maximumOpenVersions = 32
 
@@ -49,7 +49,7 @@ public final class ImageLibrary: Sendable {
     /// The image as its file is now, opened (or the one already open when the file has not changed).
     public func image(_ source: ImageSource) throws(ImageError) -> FileSystemImage {
         let current = FileVersion(path: source.path)
-        if let open = images.withLock({ $0[source] }), open.file.version == current { return open }
+        if let open = images.withLockedValue({ $0[source] }), open.file.version == current { return open }
         let file: OpenedFile
         do throws(FileReadError) {
             file = try OpenedFile(path: source.path)
@@ -57,7 +57,7 @@ public final class ImageLibrary: Sendable {
             throw ImageError(image: source.path, path: "", kind: .unreadableFile(error.description))
         }
         let image = try FileSystemImage(file: file, partition: source.partition)
-        images.withLock { $0[source] = image }
+        images.withLockedValue { $0[source] = image }
         return image
     }
 
@@ -67,9 +67,9 @@ public final class ImageLibrary: Sendable {
         version: String, of path: String, partition: Int?, open: () throws(ImageError) -> OpenedFile
     ) throws(ImageError) -> FileSystemImage {
         let key = VersionKey(version: version, path: path, partition: partition)
-        if let open = versions.withLock({ $0[key] }) { return open }
+        if let open = versions.withLockedValue({ $0[key] }) { return open }
         let image = try FileSystemImage(file: try open(), partition: partition)
-        versions.withLock { versions in
+        versions.withLockedValue { versions in
             // Old versions are only asked for while pinned boots finish: a few are plenty, reopened if needed.
             if versions.count >= Self.maximumOpenVersions { versions.removeAll() }
             versions[key] = image

@@ -1,4 +1,5 @@
 import Files
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// The script sources every worker compiles from, shared by the pool. A source enters the catalog only after a
@@ -24,23 +25,23 @@ final class ScriptCatalog: Sendable {
         }
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
     private let generations = Atomic<Int>(0)
 
     func entry(_ script: String) -> Entry? {
-        entries.withLock { $0[script] }
+        entries.withLockedValue { $0[script] }
     }
 
     /// Records a source that compiled; returns its generation.
     func accept(_ script: String, sighting: FileSighting, source: [UInt8]) -> Int {
         let generation = generations.add(1, ordering: .relaxed).newValue
-        entries.withLock { $0[script] = Entry(sighting: sighting, source: source, generation: generation) }
+        entries.withLockedValue { $0[script] = Entry(sighting: sighting, source: source, generation: generation) }
         return generation
     }
 
     /// Records that the file, read again at `sighting`, still holds the good source: no recompiling.
     func confirm(_ script: String, sighting: FileSighting) {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             guard var entry = entries[script] else { return }
             entry.sighting = sighting
             entry.failed = nil
@@ -51,7 +52,7 @@ final class ScriptCatalog: Sendable {
     /// Records that `source`, read at `sighting`, did not compile. Returns false when this source was already known
     /// (log once).
     func reject(_ script: String, sighting: FileSighting, source: [UInt8]) -> Bool {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             guard var entry = entries[script] else { return false }
             let known = entry.failed?.source == source
             entry.failed = (sighting, source)

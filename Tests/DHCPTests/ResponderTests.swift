@@ -1,7 +1,7 @@
 import DHCP
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -108,9 +108,9 @@ import Testing
     }
 
     @Test func bootServerRequestGetsTheScriptsFile() async throws {
-        let seen = Mutex<[PXEClientRequest]>([])
+        let seen = NIOLockedValueBox<[PXEClientRequest]>([])
         try await Self.withServer(decide: { request in
-            seen.withLock { $0.append(request) }
+            seen.withLockedValue { $0.append(request) }
             return request.architecture?.name == "x86_64-efi" ? .file("ipxe.efi", server: nil) : .silent
         }) { server, record in
             let client = Client()
@@ -120,8 +120,8 @@ import Testing
             #expect(ack.bootFileName == "ipxe.efi")
             #expect(ack.serverAddress == IPv4Address(parsing: "10.0.0.9"))
             #expect(ack.options.serverIdentifier == Self.loopback)
-            #expect(seen.withLock { $0.first?.interface } == "lo")
-            #expect(seen.withLock { $0.first?.macText } == "52:54:00:c0:ff:ee")
+            #expect(seen.withLockedValue { $0.first?.interface } == "lo")
+            #expect(seen.withLockedValue { $0.first?.macText } == "52:54:00:c0:ff:ee")
             let lines = await Self.lines(record, "dhcp.outcome=offered", count: 1)
             #expect(lines.count == 1)
             #expect(lines.first?.contains("dhcp.arch=x86_64-efi") == true)
@@ -183,14 +183,14 @@ import Testing
     /// The REQUEST a PXE client sends the site's server after taking its offer names the address it gets: the
     /// responder shows it to `observe` (where the address is tied to the MAC) and runs no script for it.
     @Test func aRequestToTheSiteServerIsObservedWithTheAddressItAsksFor() async throws {
-        let observed = Mutex<[PXEClientRequest]>([])
-        let calls = Mutex(0)
+        let observed = NIOLockedValueBox<[PXEClientRequest]>([])
+        let calls = NIOLockedValueBox(0)
         try await Self.withServer(
             decide: { _ in
-                calls.withLock { $0 += 1 }
+                calls.withLockedValue { $0 += 1 }
                 return .file("ipxe.efi", server: nil)
             },
-            observe: { request in observed.withLock { $0.append(request) } }
+            observe: { request in observed.withLockedValue { $0.append(request) } }
         ) { server, record in
             var request = ProxyOfferTests.request(type: .request)
             request.options.serverIdentifier = IPv4Address(parsing: "10.0.0.2")!
@@ -200,23 +200,25 @@ import Testing
             let client = Client()
             client.send(request.encoded(), port: server.ports.dhcp)
             client.send(discover.encoded(), port: server.ports.dhcp)
-            for _ in 0..<200 where observed.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
-            let seen = observed.withLock { $0 }
+            for _ in 0..<200 where observed.withLockedValue({ $0.count }) < 2 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let seen = observed.withLockedValue { $0 }
             #expect(seen.map(\.message) == [.request, .discover])
             #expect(seen.first?.boundAddress == IPv4Address(parsing: "10.0.0.77"))
             #expect(seen.last?.boundAddress == nil, "a DISCOVER's option 50 is only a wish")
             _ = await Self.lines(record, "dhcp.outcome=offered", count: 1)
-            #expect(calls.withLock { $0 } == 1, "only the DISCOVER runs the script")
+            #expect(calls.withLockedValue { $0 } == 1, "only the DISCOVER runs the script")
         }
     }
 
     @Test func requestNamingAnotherServerRunsNoScriptAndLogsNothing() async throws {
-        let calls = Mutex(0)
+        let calls = NIOLockedValueBox(0)
         let listener = Client()
         try await Self.withServer(
             clientPort: listener.port,
             decide: { _ in
-                calls.withLock { $0 += 1 }
+                calls.withLockedValue { $0 += 1 }
                 return .file("ipxe.efi", server: nil)
             }
         ) { server, record in
@@ -230,7 +232,7 @@ import Testing
             Client().send(message.encoded(), port: server.ports.dhcp)
             let ack = try #require(try listener.receive())
             #expect(ack.options.messageType == .ack)
-            #expect(calls.withLock { $0 } == 1)
+            #expect(calls.withLockedValue { $0 } == 1)
             #expect(await Self.lines(record, "dhcp answer", count: 1).count == 1)
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -43,9 +43,9 @@ final class ReloadingServe: Sendable {
 
     /// How many reloads of each kind were asked for.
     private final class Counter: Sendable {
-        private let counts = Mutex<[String: Int]>([:])
+        private let counts = NIOLockedValueBox<[String: Int]>([:])
         func next(_ kind: String) -> Int {
-            counts.withLock {
+            counts.withLockedValue {
                 $0[kind, default: 0] += 1
                 return $0[kind]!
             }

@@ -1,6 +1,6 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Scripting
-import Synchronization
 
 /// How a call ended, or that it did not within the test's bound.
 enum CallOutcome: Sendable, Equatable, CustomStringConvertible {
@@ -51,10 +51,10 @@ func ended(within bound: Duration, _ call: @escaping @Sendable () async throws -
 
 /// The first of several outcomes, handed to one waiter.
 final class FirstOutcome: Sendable {
-    private let state = Mutex<(CheckedContinuation<CallOutcome, Never>?, CallOutcome?)>((nil, nil))
+    private let state = NIOLockedValueBox<(CheckedContinuation<CallOutcome, Never>?, CallOutcome?)>((nil, nil))
 
     func wait(_ continuation: CheckedContinuation<CallOutcome, Never>) {
-        let ready = state.withLock { state -> CallOutcome? in
+        let ready = state.withLockedValue { state -> CallOutcome? in
             if let outcome = state.1 { return outcome }
             state.0 = continuation
             return nil
@@ -63,7 +63,7 @@ final class FirstOutcome: Sendable {
     }
 
     func give(_ outcome: CallOutcome) {
-        let waiter = state.withLock { state -> CheckedContinuation<CallOutcome, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<CallOutcome, Never>? in
             guard state.1 == nil else { return nil }
             state.1 = outcome
             defer { state.0 = nil }

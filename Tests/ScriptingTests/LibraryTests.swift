@@ -59,7 +59,7 @@ import Testing
                     Array(
                         "trusty-amd64 1048576 192.168.202.4,trusty-amd64,nbd0|hello from the root\n|office 2 true".utf8)
                 ))
-        #expect(host.logged.withLock { $0 } == ["info: serving pxelinux.cfg/default"])
+        #expect(host.logged.withLockedValue { $0 } == ["info: serving pxelinux.cfg/default"])
     }
 
     @Test func fileReturnsAFileToStream() async throws {

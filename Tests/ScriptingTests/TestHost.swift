@@ -1,11 +1,11 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Scripting
-import Synchronization
 
 /// A host over one folder, recording what scripts log.
 final class TestHost: ScriptHost {
     let root: String
-    let logged = Mutex<[String]>([])
+    let logged = NIOLockedValueBox<[String]>([])
 
     init(root: String) { self.root = root }
 
@@ -35,7 +35,7 @@ final class TestHost: ScriptHost {
     }
 
     func log(_ level: ScriptLogLevel, _ message: String, for call: ScriptCallInfo) {
-        logged.withLock { $0.append("\(level.rawValue): \(message)") }
+        logged.withLockedValue { $0.append("\(level.rawValue): \(message)") }
     }
 
     private func confined(_ path: String) throws(ScriptHostError) -> String {

@@ -1,6 +1,6 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Scripting
-import Synchronization
 import TestSupport
 import Testing
 
@@ -63,7 +63,7 @@ import Testing
 final class BlockingHost: ScriptHost {
     private let inner: TestHost
     private let blockFor: Duration
-    private let blocking = Mutex(false)
+    private let blocking = NIOLockedValueBox(false)
 
     init(root: String, blockFor: Duration) {
         inner = TestHost(root: root)
@@ -71,7 +71,7 @@ final class BlockingHost: ScriptHost {
     }
 
     /// Whether a `log` call is blocked right now.
-    var isBlocking: Bool { blocking.withLock { $0 } }
+    var isBlocking: Bool { blocking.withLockedValue { $0 } }
 
     func exports(for call: ScriptCallInfo) throws(ScriptHostError) -> ScriptValue { try inner.exports(for: call) }
     func file(_ path: String, for call: ScriptCallInfo) throws(ScriptHostError) -> String {
@@ -84,8 +84,8 @@ final class BlockingHost: ScriptHost {
         try inner.data(path, for: call)
     }
     func log(_ level: ScriptLogLevel, _ message: String, for call: ScriptCallInfo) {
-        blocking.withLock { $0 = true }
+        blocking.withLockedValue { $0 = true }
         Thread.sleep(forTimeInterval: Double(blockFor.components.seconds))
-        blocking.withLock { $0 = false }
+        blocking.withLockedValue { $0 = false }
     }
 }

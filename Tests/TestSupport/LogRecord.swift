@@ -1,10 +1,10 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Every line a test's logger wrote, as `level message key=value…` (keys sorted), so a test checks what an
 /// admin would read in the log.
 public final class LogRecord: Sendable {
-    private let storage = Mutex<[String]>([])
+    private let storage = NIOLockedValueBox<[String]>([])
     private let level: Logger.Level
 
     /// - Parameter level: the lowest level recorded; in-process servers use `.info` to skip per-packet traces.
@@ -20,12 +20,12 @@ public final class LogRecord: Sendable {
     }
 
     /// The lines so far.
-    public var lines: [String] { storage.withLock { $0 } }
+    public var lines: [String] { storage.withLockedValue { $0 } }
 
     /// The lines containing `text`.
     public func matching(_ text: String) -> [String] { lines.filter { $0.contains(text) } }
 
-    fileprivate func append(_ line: String) { storage.withLock { $0.append(line) } }
+    fileprivate func append(_ line: String) { storage.withLockedValue { $0.append(line) } }
 }
 
 private struct RecordingHandler: LogHandler {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// The ProxyDHCP responder: receives on the DHCP port (67) and PXE's boot-server port (4011), hands each PXE
@@ -26,12 +27,12 @@ public final class ProxyDHCPServer: Sendable {
 
     private let dhcp: DHCPSocket
     private let bootServer: DHCPSocket
-    private let policy: Mutex<Policy>
+    private let policy: NIOLockedValueBox<Policy>
     private let observe: Observe
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
     private let pending = Atomic<Int>(0)
-    private let limiter: Mutex<AnswerLimiter>
+    private let limiter: NIOLockedValueBox<AnswerLimiter>
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
 
@@ -60,26 +61,26 @@ public final class ProxyDHCPServer: Sendable {
         } else {
             bootServer = try DHCPSocket(address: configuration.bindAddress, port: configuration.bootServerPort)
         }
-        policy = Mutex(Policy(configuration: configuration, decide: decide))
+        policy = NIOLockedValueBox(Policy(configuration: configuration, decide: decide))
         self.observe = observe
         self.logger = logger
-        limiter = Mutex(AnswerLimiter(perMAC: configuration.answersPerMAC))
+        limiter = NIOLockedValueBox(AnswerLimiter(perMAC: configuration.answersPerMAC))
         started = clock.now
     }
 
     /// The settings requests are answered with now.
-    public var configuration: ProxyDHCPConfiguration { policy.withLock { $0.configuration } }
+    public var configuration: ProxyDHCPConfiguration { policy.withLockedValue { $0.configuration } }
 
     /// Answers every request received from now on with `configuration` and `decide` (SIGHUP). The sockets stay: the
     /// bind address and ports of `configuration` are not looked at.
     public func reload(configuration: ProxyDHCPConfiguration, decide: @escaping Decide) {
-        let perMAC = policy.withLock { policy in
+        let perMAC = policy.withLockedValue { policy in
             let before = policy.configuration.answersPerMAC
             policy = Policy(configuration: configuration, decide: decide)
             return before
         }
         if perMAC != configuration.answersPerMAC {
-            limiter.withLock { $0 = AnswerLimiter(perMAC: configuration.answersPerMAC) }
+            limiter.withLockedValue { $0 = AnswerLimiter(perMAC: configuration.answersPerMAC) }
         }
     }
 
@@ -120,7 +121,7 @@ public final class ProxyDHCPServer: Sendable {
     private func handle(_ datagram: DHCPSocket.Datagram, on socket: DHCPSocket, port: PXEClientRequest.Port) {
         let interface = DHCPSocket.interfaceName(datagram.interfaceIndex)
         // Read once: a reload in the middle of this request does not mix two configs.
-        let (configuration, decide) = policy.withLock { ($0.configuration, $0.decide) }
+        let (configuration, decide) = policy.withLockedValue { ($0.configuration, $0.decide) }
         guard configuration.interfaces.isEmpty || configuration.interfaces.contains(interface) else { return }
         let message: DHCPMessage
         do {
@@ -138,7 +139,7 @@ public final class ProxyDHCPServer: Sendable {
         observe(request)
         guard ProxyOffer.isAddressed(message, request: request, serverIdentifier: datagram.localAddress) else { return }
         let now = (clock.now - started) / .seconds(1)
-        switch limiter.withLock({ $0.admit(request.hardwareAddress, now: now) }) {
+        switch limiter.withLockedValue({ $0.admit(request.hardwareAddress, now: now) }) {
         case .answer: break
         case .dropAndLog:
             log(request, outcome: "dropped", file: nil, reason: "more than \(configuration.answersPerMAC) a second")

@@ -1,5 +1,5 @@
 import HTTP
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What the admin listener answers, through the same HTTP server as boot files (``HTTPServer``): `/status` (the
 /// page), `/status.json`, `/metrics` (Prometheus text format) and `/healthz`. A client outside `[admin] allow`
@@ -7,17 +7,17 @@ import Synchronization
 /// building, no I/O. A reload replaces `allow` for every request after it.
 public final class AdminProvider: HTTPBootProvider {
     public let tracker: BootTracker
-    private let allowed: Mutex<[AddressBlock]>
+    private let allowed: NIOLockedValueBox<[AddressBlock]>
 
     public init(tracker: BootTracker, allow: [AddressBlock]) {
         self.tracker = tracker
-        allowed = Mutex(allow)
+        allowed = NIOLockedValueBox(allow)
     }
 
     /// The client addresses answered; anything else gets 403.
     public var allow: [AddressBlock] {
-        get { allowed.withLock { $0 } }
-        set { allowed.withLock { $0 = newValue } }
+        get { allowed.withLockedValue { $0 } }
+        set { allowed.withLockedValue { $0 = newValue } }
     }
 
     /// Always answers at once: nothing here waits for a worker.

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// What this server learned about clients from earlier requests, by client IP: the MAC a route found (and where),
 /// and the architecture the boot loader it fetched revealed. Entries expire; past `capacity` clients the one updated
@@ -15,17 +15,17 @@ public final class ClientMemory: Sendable {
     /// Expired entries dropped per update at most, beside the one a full table evicts: the cost stays flat.
     private static let expiredDropsPerUpdate = 2
 
-    private let entries: Mutex<RecencyTable<String, Entry>>
+    private let entries: NIOLockedValueBox<RecencyTable<String, Entry>>
     private let lifetime: TimeAmount
 
     /// Remembers clients for `lifetime` (a boot takes minutes; an hour covers a session), at most `capacity`.
     public init(lifetime: TimeAmount = .hours(1), capacity: Int = 65536) {
         self.lifetime = lifetime
-        entries = Mutex(RecencyTable(capacity: capacity))
+        entries = NIOLockedValueBox(RecencyTable(capacity: capacity))
     }
 
     /// Clients remembered now (expired ones may still be counted until an update drops them).
-    var count: Int { entries.withLock { $0.count } }
+    var count: Int { entries.withLockedValue { $0.count } }
 
     public func remember(mac: MACAddress, from source: MACSource, for ip: String) {
         update(ip) {
@@ -48,7 +48,7 @@ public final class ClientMemory: Sendable {
 
     private func entry(_ ip: String) -> Entry? {
         let now = NIODeadline.now()
-        return entries.withLock { entries in
+        return entries.withLockedValue { entries in
             guard let entry = entries.value(for: ip), entry.updated + lifetime > now else { return nil }
             return entry
         }
@@ -56,7 +56,7 @@ public final class ClientMemory: Sendable {
 
     private func update(_ ip: String, _ change: (inout Entry) -> Void) {
         let now = NIODeadline.now()
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             // The table is ordered by update time: expired entries are at its old end.
             for _ in 0..<Self.expiredDropsPerUpdate {
                 guard let oldest = entries.oldestEntry, oldest.value.updated + lifetime <= now else { break }

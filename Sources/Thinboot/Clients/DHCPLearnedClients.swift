@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// What ProxyDHCP taught about each client, by MAC: the firmware's own architecture (option 93), its UUID,
 /// user class, and its IP once known (a port-4011 request's `ciaddr`, or the address its REQUEST to the site's
@@ -34,13 +34,13 @@ public final class DHCPLearnedClients: Sendable {
     /// Expired entries dropped per update at most, beside the one a full table evicts: the cost stays flat.
     private static let expiredDropsPerUpdate = 2
 
-    private let tables: Mutex<Tables>
+    private let tables: NIOLockedValueBox<Tables>
     private let lifetime: TimeAmount
 
     /// Remembers clients for `lifetime` (a boot takes minutes; an hour covers a session), at most `capacity`.
     public init(lifetime: TimeAmount = .hours(1), capacity: Int = 65536) {
         self.lifetime = lifetime
-        tables = Mutex(Tables(byMAC: RecencyTable(capacity: max(1, capacity))))
+        tables = NIOLockedValueBox(Tables(byMAC: RecencyTable(capacity: max(1, capacity))))
     }
 
     /// Records what a DHCP request told; fields it did not carry keep what an earlier request told.
@@ -48,7 +48,7 @@ public final class DHCPLearnedClients: Sendable {
         mac: MACAddress, arch: String?, archCode: UInt16?, uuid: String?, userClass: String?, ip: String?
     ) {
         let now = NIODeadline.now()
-        tables.withLock { tables in
+        tables.withLockedValue { tables in
             // The table is ordered by update time: expired entries are at its old end.
             for _ in 0..<Self.expiredDropsPerUpdate {
                 guard let oldest = tables.byMAC.oldestEntry, oldest.value.updated + lifetime <= now else { break }
@@ -80,7 +80,7 @@ public final class DHCPLearnedClients: Sendable {
     /// What is known about `mac`, while it is fresh.
     public func facts(for mac: MACAddress) -> Facts? {
         let now = NIODeadline.now()
-        return tables.withLock { tables in
+        return tables.withLockedValue { tables in
             guard let entry = tables.byMAC.value(for: mac), entry.updated + lifetime > now else { return nil }
             return entry.facts
         }
@@ -92,7 +92,7 @@ public final class DHCPLearnedClients: Sendable {
     /// The MAC DHCP tied to `ip`, while fresh and still that MAC's latest IP.
     public func mac(forIP ip: String) -> MACAddress? {
         let now = NIODeadline.now()
-        return tables.withLock { tables in
+        return tables.withLockedValue { tables in
             guard let mac = tables.byIP[ip], let entry = tables.byMAC.value(for: mac),
                 entry.updated + lifetime > now, entry.facts.ip == ip
             else { return nil }
@@ -101,8 +101,8 @@ public final class DHCPLearnedClients: Sendable {
     }
 
     /// Clients tracked now (for tests of the bound).
-    public var count: Int { tables.withLock { $0.byMAC.count } }
+    public var count: Int { tables.withLockedValue { $0.byMAC.count } }
 
     /// IPs tied now (for tests of the bound).
-    var tiedIPs: Int { tables.withLock { $0.byIP.count } }
+    var tiedIPs: Int { tables.withLockedValue { $0.byIP.count } }
 }

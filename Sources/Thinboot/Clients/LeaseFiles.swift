@@ -1,6 +1,6 @@
 import DHCP
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -31,7 +31,7 @@ public final class LeaseFiles: Sendable {
     }
 
     /// One lock for all files: a lookup is a `stat` per file, and a read only when a file changed.
-    private let files: Mutex<[LeaseFile]>
+    private let files: NIOLockedValueBox<[LeaseFile]>
     private let count: Int
     private let now: @Sendable () -> Int64
     private let logger: Logger
@@ -40,7 +40,7 @@ public final class LeaseFiles: Sendable {
     public init(
         paths: [String], logger: Logger, now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }
     ) {
-        files = Mutex(paths.map { LeaseFile(path: $0) })
+        files = NIOLockedValueBox(paths.map { LeaseFile(path: $0) })
         count = paths.count
         self.now = now
         self.logger = logger
@@ -50,7 +50,7 @@ public final class LeaseFiles: Sendable {
     public func mac(for ip: String) -> MACAddress? {
         guard count > 0, let address = IPv4Address(parsing: Self.ipv4(ip)) else { return nil }
         let now = now()
-        return files.withLock { files in
+        return files.withLockedValue { files in
             for index in files.indices {
                 files[index].refresh(logger: logger)
                 if let lease = files[index].leases[address], lease.isLive(at: now),
@@ -66,7 +66,7 @@ public final class LeaseFiles: Sendable {
     /// Every file, read now, with its count of live leases.
     public func summaries() -> [Summary] {
         let now = now()
-        return files.withLock { files in
+        return files.withLockedValue { files in
             files.indices.map { index in
                 files[index].refresh(logger: logger)
                 let file = files[index]

@@ -1,7 +1,7 @@
 /// A table of at most `capacity` entries that forgets the one stored longest ago first: every operation is O(1)
 /// (a dictionary into a doubly linked list of slots kept in one array), so it costs the same whether it holds ten
 /// entries or is full and evicting on every insert. Not thread-safe: its owner holds it behind a lock.
-struct RecencyTable<Key: Hashable, Value> {
+struct RecencyTable<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Slot {
         var key: Key?
         var value: Value?

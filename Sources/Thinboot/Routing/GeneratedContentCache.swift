@@ -1,6 +1,6 @@
 import Files
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Generated files by protocol, client IP and path for a few seconds, so a retry or a `tsize` probe followed by the
 /// real transfer gets the very same bytes even when the script's answer depends on time or changing data. The
@@ -41,23 +41,23 @@ final class GeneratedContentCache: Sendable {
     /// Bytes of generated files held at most, all clients together.
     static let defaultByteCapacity = 64 << 20
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     private let lifetime: TimeAmount
     private let byteCapacity: Int
 
     init(lifetime: TimeAmount = .seconds(5), capacity: Int = 4096, byteCapacity: Int = defaultByteCapacity) {
         self.lifetime = lifetime
         self.byteCapacity = byteCapacity
-        state = Mutex(State(entries: RecencyTable(capacity: capacity)))
+        state = NIOLockedValueBox(State(entries: RecencyTable(capacity: capacity)))
     }
 
     /// Entries and bytes held now.
-    var usage: (entries: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
+    var usage: (entries: Int, bytes: Int) { state.withLockedValue { ($0.entries.count, $0.bytes) } }
 
     /// The answer kept for `request` and the Content-Type it was stored with.
     func content(for request: BootRequest) -> (content: BootContent, contentType: String?)? {
         let now = NIODeadline.now()
-        return state.withLock { state in
+        return state.withLockedValue { state in
             Self.dropExpired(from: &state, now: now)
             return state.entries.value(for: Key(request)).map { ($0.content, $0.contentType) }
         }
@@ -77,7 +77,7 @@ final class GeneratedContentCache: Sendable {
         let size = content.size
         guard size <= byteCapacity else { return }
         let now = NIODeadline.now()
-        state.withLock { state in
+        state.withLockedValue { state in
             let key = Key(request)
             if let replaced = state.entries.removeValue(for: key) { state.bytes -= replaced.content.size }
             Self.dropExpired(from: &state, now: now)

@@ -1,13 +1,13 @@
 import Files
 import Foundation
+import NIOConcurrencyHelpers
 import Scripting
-import Synchronization
 
 /// Inventory files (`thinboot.data`) parsed once and kept until the file changes: TOML becomes nested tables,
 /// CSV a list of records keyed by the header row. Whether the file changed follows ``FileSighting``'s rule: a file
 /// changed in the last few seconds is parsed again on every call until it settles.
 final class DataFileCache: Sendable {
-    private let entries = Mutex<[String: (sighting: FileSighting, value: ScriptValue)]>([:])
+    private let entries = NIOLockedValueBox<[String: (sighting: FileSighting, value: ScriptValue)]>([:])
 
     /// Largest inventory file read (a data file is a list of clients, not an image).
     static let maximumBytes = 16 << 20
@@ -21,7 +21,7 @@ final class DataFileCache: Sendable {
         } catch {
             throw ScriptFileError(error.description)
         }
-        if let cached = entries.withLock({ $0[relativePath] }), cached.sighting.provesUnchanged(file.version) {
+        if let cached = entries.withLockedValue({ $0[relativePath] }), cached.sighting.provesUnchanged(file.version) {
             return cached.value
         }
         let sighting = FileSighting(file.version)
@@ -39,7 +39,7 @@ final class DataFileCache: Sendable {
         } else {
             throw ScriptFileError("\(relativePath): thinboot.data reads .toml and .csv files")
         }
-        entries.withLock { $0[relativePath] = (sighting, value) }
+        entries.withLockedValue { $0[relativePath] = (sighting, value) }
         return value
     }
 

@@ -1,7 +1,7 @@
 import DHCP
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Synchronization
 
 /// The ProxyDHCP responder as a service: binds ports 67 and 4011 when the group starts (a bind failure ends
 /// `serve` saying which port and what privilege it needs), answers until graceful shutdown.
@@ -35,7 +35,7 @@ public final class DHCPService: Service, Sendable {
     private let observe: ProxyDHCPServer.Observe
     private let logger: Logger
     private let onBound: @Sendable ((dhcp: UInt16, bootServer: UInt16)) -> Void
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     /// Responders started by a reload, for ``run()`` to run.
     private let started: AsyncStream<ProxyDHCPServer>
     private let startedSink: AsyncStream<ProxyDHCPServer>.Continuation
@@ -48,7 +48,7 @@ public final class DHCPService: Service, Sendable {
         settings: Settings?, inheritedSockets: [Int32] = [], observe: @escaping ProxyDHCPServer.Observe = { _ in },
         logger: Logger, onBound: @escaping @Sendable ((dhcp: UInt16, bootServer: UInt16)) -> Void = { _ in }
     ) {
-        state = Mutex(State(initial: settings, inherited: inheritedSockets))
+        state = NIOLockedValueBox(State(initial: settings, inherited: inheritedSockets))
         self.observe = observe
         self.logger = logger
         self.onBound = onBound
@@ -56,7 +56,7 @@ public final class DHCPService: Service, Sendable {
     }
 
     public func run() async throws {
-        if let initial = state.withLock({ $0.initial }) {
+        if let initial = state.withLockedValue({ $0.initial }) {
             let server = try start(initial)
             onBound(server.ports)
         }
@@ -68,7 +68,7 @@ public final class DHCPService: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
-            let server = self.state.withLock { state in
+            let server = self.state.withLockedValue { state in
                 state.stopping = true
                 return state.server
             }
@@ -82,13 +82,13 @@ public final class DHCPService: Service, Sendable {
     /// script is swapped either way: what it sees of the config may have changed). Throws, changing nothing, when
     /// the ports cannot be bound.
     public func reload(to settings: Settings?) throws(DHCPBindError) -> Bool {
-        let (server, section, stopping) = state.withLock { ($0.server, $0.section, $0.stopping) }
+        let (server, section, stopping) = state.withLockedValue { ($0.server, $0.section, $0.stopping) }
         guard !stopping else { return false }
         switch (server, settings) {
         case (nil, nil):
             return false
         case (let server?, nil):
-            state.withLock {
+            state.withLockedValue {
                 $0.server = nil
                 $0.section = nil
             }
@@ -98,7 +98,7 @@ public final class DHCPService: Service, Sendable {
             _ = try start(settings)
         case (let server?, let settings?):
             server.reload(configuration: settings.section.serverConfiguration(), decide: settings.decide)
-            state.withLock { $0.section = settings.section }
+            state.withLockedValue { $0.section = settings.section }
         }
         return section != settings?.section
     }
@@ -106,13 +106,13 @@ public final class DHCPService: Service, Sendable {
     /// Binds a responder for `settings` and hands it to ``run()``.
     private func start(_ settings: Settings) throws(DHCPBindError) -> ProxyDHCPServer {
         var configuration = settings.section.serverConfiguration()
-        configuration.inheritedSockets = state.withLock { state in
+        configuration.inheritedSockets = state.withLockedValue { state in
             defer { state.inherited = [] }
             return state.inherited
         }
         let server = try ProxyDHCPServer(
             configuration: configuration, decide: settings.decide, observe: observe, logger: logger)
-        state.withLock {
+        state.withLockedValue {
             $0.server = server
             $0.section = settings.section
         }

@@ -1,6 +1,6 @@
 import Files
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What TFTP and HTTP answer from, swapped whole on a SIGHUP reload: the static root and the router (routes, their
 /// scripts' pool and limits, the arch table, and what scripts see of the config — exports, the HTTP URL).
@@ -20,15 +20,15 @@ final class LiveRouting: Sendable {
     /// How long a replaced router's pool keeps serving calls queued before the swap.
     static let retireGrace: Duration = .seconds(60)
 
-    private let current: Mutex<Snapshot>
+    private let current: NIOLockedValueBox<Snapshot>
 
-    init(_ snapshot: Snapshot) { current = Mutex(snapshot) }
+    init(_ snapshot: Snapshot) { current = NIOLockedValueBox(snapshot) }
 
-    var snapshot: Snapshot { current.withLock { $0 } }
+    var snapshot: Snapshot { current.withLockedValue { $0 } }
 
     /// Puts `snapshot` in place for every request from now on.
     func replace(with snapshot: Snapshot) {
-        let old = current.withLock { current in
+        let old = current.withLockedValue { current in
             let old = current
             current = snapshot
             return old

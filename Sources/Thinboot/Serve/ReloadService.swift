@@ -1,6 +1,6 @@
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// Re-reads the config file on SIGHUP, whatever the config enables: admins and `logrotate` send SIGHUP as a
@@ -17,9 +17,9 @@ final class ReloadService: Service, Sendable {
     private let parts: [ReloadPart]
     private let logger: Logger
     /// The last config that loaded, for the changes a reload names.
-    private let previous: Mutex<ThinbootConfig>
+    private let previous: NIOLockedValueBox<ThinbootConfig>
     /// The restart-only changes already warned about, so each is warned about once.
-    private let announced = Mutex<Set<String>>([])
+    private let announced = NIOLockedValueBox<Set<String>>([])
 
     /// `signals` must already trap SIGHUP when the other services start, so no early signal is missed.
     init(
@@ -33,7 +33,7 @@ final class ReloadService: Service, Sendable {
         self.signals = signals
         self.running = running
         self.logger = logger
-        previous = Mutex(running)
+        previous = NIOLockedValueBox(running)
     }
 
     func run() async throws {
@@ -57,7 +57,7 @@ final class ReloadService: Service, Sendable {
                 metadata: ["reload.error": "\(error)"])
             return
         }
-        let changes = ConfigChanges(from: previous.withLock { $0 }, to: config)
+        let changes = ConfigChanges(from: previous.withLockedValue { $0 }, to: config)
         var applied: [String] = []
         if let routing, !changes.isEmpty {
             // Built and compiled beside the running one; swapped in only if every script compiles.
@@ -76,7 +76,7 @@ final class ReloadService: Service, Sendable {
                 return
             }
         }
-        previous.withLock { $0 = config }
+        previous.withLockedValue { $0 = config }
         for part in parts {
             do {
                 if try await part.apply(config) { applied.append(part.name) }
@@ -96,7 +96,7 @@ final class ReloadService: Service, Sendable {
             metadata["reload.restart_to_apply"] = "\(pending.joined(separator: "; "))"
         }
         logger.notice("config reloaded", metadata: metadata)
-        let fresh = announced.withLock { announced in
+        let fresh = announced.withLockedValue { announced in
             let fresh = pending.filter { !announced.contains($0) }
             announced.formUnion(fresh)
             return fresh

@@ -1,8 +1,8 @@
 import BootEvents
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 import TFTP
 
 /// The TFTP server as a service: binds every `[tftp] listen` address when the group starts (a bind failure ends
@@ -30,7 +30,7 @@ public final class TFTPService: Service, Sendable {
     private let logger: Logger
     private let onBound: @Sendable ([SocketAddress]) -> Void
     private let events: any BootEventSink
-    private let running: Mutex<Running>
+    private let running: NIOLockedValueBox<Running>
     /// Servers a reload started, for ``run()`` to run beside the one it drains.
     private let replacements: AsyncStream<TFTPServer>
     private let replacementSink: AsyncStream<TFTPServer>.Continuation
@@ -47,7 +47,7 @@ public final class TFTPService: Service, Sendable {
         self.provider = provider
         self.logger = logger
         self.onBound = onBound
-        running = Mutex(
+        running = NIOLockedValueBox(
             Running(configuration: configuration, server: nil, fromSystemd: configuration.inheritedSockets.count))
         (replacements, replacementSink) = AsyncStream.makeStream(of: TFTPServer.self)
     }
@@ -61,10 +61,10 @@ public final class TFTPService: Service, Sendable {
     }
 
     public func run() async throws {
-        let configuration = running.withLock { $0.configuration }
+        let configuration = running.withLockedValue { $0.configuration }
         let first = try await TFTPServer.bind(
             configuration: configuration, provider: provider, logger: logger, events: events)
-        running.withLock { $0.server = first }
+        running.withLockedValue { $0.server = first }
         logger.info("tftp listening", metadata: ["tftp.listen": "\(first.localAddresses)"])
         onBound(first.localAddresses)
         let replacements = replacements
@@ -116,7 +116,7 @@ public final class TFTPService: Service, Sendable {
     /// Serves `configuration` (its limits and `listen`) from now on; false when it is the one running. Throws,
     /// changing nothing, when a new address cannot be bound.
     public func reload(to configuration: TFTPServerConfiguration) async throws -> Bool {
-        let (old, current, fromSystemd) = running.withLock { ($0.configuration, $0.server, $0.fromSystemd) }
+        let (old, current, fromSystemd) = running.withLockedValue { ($0.configuration, $0.server, $0.fromSystemd) }
         guard let current, configuration != old, let copies = current.duplicateListeners() else { return false }
         // Sockets systemd passed are kept whatever `listen` says (they come first); otherwise an address both
         // configs listen on keeps its socket, and only the new ones are bound.
@@ -132,7 +132,7 @@ public final class TFTPService: Service, Sendable {
         }
         next.listen = fromSystemd > 0 ? [] : configuration.listen.filter { !addresses.contains($0) }
         let server = try await TFTPServer.bind(configuration: next, provider: provider, logger: logger, events: events)
-        running.withLock {
+        running.withLockedValue {
             $0.configuration = configuration
             $0.server = server
         }
@@ -143,7 +143,7 @@ public final class TFTPService: Service, Sendable {
     }
 
     private func stopTakingRequests() {
-        running.withLock { $0.server }?.shutdownGracefully()
+        running.withLockedValue { $0.server }?.shutdownGracefully()
     }
 }
 

@@ -1,8 +1,8 @@
 import BootEvents
 import CoreMetrics
 import Metrics
+import NIOConcurrencyHelpers
 import Prometheus
-import Synchronization
 
 /// The Prometheus metrics of `/metrics`, made with swift-metrics over swift-prometheus's registry (one registry
 /// per server, no process-wide bootstrap). Counted once per transfer, request, connection or DHCP answer, from
@@ -12,9 +12,9 @@ import Synchronization
 public final class BootMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
-    private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
-    private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
-    private let meters = Mutex<[Key: CoreMetrics.Meter]>([:])
+    private let counters = NIOLockedValueBox<[Key: CoreMetrics.Counter]>([:])
+    private let timers = NIOLockedValueBox<[Key: CoreMetrics.Timer]>([:])
+    private let meters = NIOLockedValueBox<[Key: CoreMetrics.Meter]>([:])
 
     /// A metric and its label values.
     private struct Key: Hashable {
@@ -141,11 +141,11 @@ public final class BootMetrics: Sendable {
 
     /// The metric of this name and labels from `table`, made by `make` (with the sorted label pairs) the first time.
     private static func metric<Metric>(
-        _ name: String, _ labels: KeyValuePairs<String, String>, in table: borrowing Mutex<[Key: Metric]>,
+        _ name: String, _ labels: KeyValuePairs<String, String>, in table: NIOLockedValueBox<[Key: Metric]>,
         make: ([(String, String)]) -> Metric
     ) -> Metric {
         let (key, pairs) = Self.key(name, labels)
-        return table.withLock { metrics in
+        return table.withLockedValue { metrics in
             if let metric = metrics[key] { return metric }
             let metric = make(pairs)
             metrics[key] = metric

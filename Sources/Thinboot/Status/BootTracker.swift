@@ -1,6 +1,6 @@
 import BootEvents
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The boot status: turns every ``BootEvent`` of every protocol into one row per client — tied across protocols
 /// by MAC, and by IP where the MAC is learned later (NBD connections join by IP) — with the stages of its last
@@ -47,7 +47,7 @@ public final class BootTracker: BootEventSink {
     private let history: Double
     private let macForIP: @Sendable (String) -> (mac: MACAddress, source: String)?
     private let clock: @Sendable () -> Double
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     /// - Parameters:
     ///   - macForIP: the MAC other parts of the server know for an IP (the router's memory, the neighbour table),
@@ -65,7 +65,7 @@ public final class BootTracker: BootEventSink {
         self.metrics = metrics
         self.macForIP = macForIP
         self.clock = clock
-        state = Mutex(State(rows: RecencyTable(capacity: capacity)))
+        state = NIOLockedValueBox(State(rows: RecencyTable(capacity: capacity)))
     }
 
     public func record(_ event: BootEvent) {
@@ -75,7 +75,7 @@ public final class BootTracker: BootEventSink {
         if learned == nil, let ip = event.clientIP, needsLookUp(ip) {
             learned = macForIP(ip).map { ($0.mac.description, $0.source) }
         }
-        let (completedBoot, countedBytes): (Double?, Int) = state.withLock { state in
+        let (completedBoot, countedBytes): (Double?, Int) = state.withLockedValue { state in
             var countedBytes = 0
             switch (event.source, event.phase) {
             case (.tftp, .started), (.nbd, .started):
@@ -127,7 +127,7 @@ public final class BootTracker: BootEventSink {
     /// path only stores its progress.
     public func status() -> BootStatus {
         let now = clock()
-        let (clients, transfers, reads) = state.withLock { state in
+        let (clients, transfers, reads) = state.withLockedValue { state in
             while let oldest = state.rows.oldestEntry, oldest.value.client.lastSeen < now - history {
                 Self.remove(oldest.key, from: &state)
             }
@@ -173,7 +173,7 @@ public final class BootTracker: BootEventSink {
 
     /// Whether no row has a MAC for `ip` yet, nor has one been looked up for it.
     private func needsLookUp(_ ip: String) -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard let id = state.byIP[ip], let row = state.rows.value(for: id) else { return true }
             return row.client.mac == nil && !row.lookedUp
         }
