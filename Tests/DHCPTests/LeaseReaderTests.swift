@@ -204,6 +204,20 @@ struct LeaseReaderTests {
         #expect(next.warnings == [LeaseWarning(line: 9, problem: "lease 10.0.0.3: ends is not a time: ends soon")])
     }
 
+    /// A read that ends inside a comment leaves the comment unconsumed: the rest of its line, appended later, is
+    /// comment too, not the start of a statement that would swallow the next lease (lease-files fuzz target).
+    @Test func iscACommentCutOffByTheEndIsReadAgainWhole() {
+        var reader = ISCLeaseReader()
+        let head = "# The format of this file is documented in the dhcpd.leases(5)"
+        let first = reader.parse(Array(head.utf8))
+        #expect(first.consumed == 0 && first.leases.isEmpty)
+        let rest = " manual page.\nlease 10.0.0.1 {\n  ends never;\n  hardware ethernet 52:54:00:00:00:01;\n}\n"
+        let next = reader.parse(Array((head + rest).utf8))
+        #expect(next.leases.map(\.address) == [Self.ip("10.0.0.1")])
+        #expect(next.warnings.isEmpty)
+        #expect(next.consumed == (head + rest).utf8.count)
+    }
+
     @Test func iscBadBlocksAreSkippedOneWarningEach() {
         var reader = ISCLeaseReader()
         let text = """

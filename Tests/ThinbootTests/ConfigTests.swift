@@ -50,6 +50,11 @@ import Testing
         // toml++ 3.3 aborted on a '}' where an array expects a value (config-loader fuzz target).
         ("[tftp]\nroot = \"r\"\nlisten = [\"0.0.0.0:69\", }\n", "line 3: a '}' inside an array, where a value"),
         ("[tftp]\nroot = \"r\"\nlisten = [\n  # }\n  }\n", "not valid TOML at line 5: a '}' inside an array"),
+        // toml++ aborted on a date, a space and a lone digit, even one with '=' for a dash (config-loader fuzz target).
+        ("[tftp]\nroot = \"r\"\nrefresh = 2000-01-01 1\n", "not valid TOML at line 3: a date and a space must go on"),
+        ("# g*\npos1= 2000-00-1= 4\n-00)0?", "not valid TOML at line 2: a date and a space must go on with a time"),
+        ("a = [\n  2_000-01-01 7,\n]\n", "not valid TOML at line 2: a date and a space"),
+        ("a = {b=1,c=2000-01-01 1}\n", "not valid TOML at line 1: a date and a space"),
     ])
     func errorsNameFileKeyAndProblem(text: String, expected: String) {
         #expect {
@@ -84,6 +89,17 @@ import Testing
             try ThinbootConfig.parse(text, file: "/srv/t.toml").tftp?.root.contains("[ `not a header either") == true)
         #expect(TOMLText.problem(in: "a = [\n  [ +1 ],\n  [ {x = 1} ],\n  [[[2]]]\n]\n[ok]\n") == nil)
         #expect(TOMLText.problem(in: "a = [\n  {x = 1},\n  {y = [2, {z = \"}\"}]},\n]\nb = {c = [1]}\n") == nil)
+    }
+
+    /// A date, a space and a time is a date-time; a date at the end of the text is toml++'s own error to report.
+    @Test func datesAndDateTimesAreNotRefused() throws {
+        for text in [
+            "a = 1979-05-27 07:32:00\n", "a = [1979-05-27, 1979-05-27 07:32:00Z]\n", "a = 1979-05-27 # 1\n",
+            "a = \"2000-01-01 1\"\n", "# a = 2000-01-01 1\n", "a = 2000-01-01 1",
+        ] {
+            #expect(TOMLText.problem(in: text) == nil, "\(text)")
+        }
+        #expect(try TOMLValue.parseDocument("a = 1979-05-27 07:32:00\n")["a"] == .dateTime("1979-05-27T07:32:00"))
     }
 
     @Test(arguments: [

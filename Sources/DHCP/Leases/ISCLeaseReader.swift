@@ -41,8 +41,9 @@ public struct ISCLeaseReader: Sendable {
                 result.consumed = scanner.position
                 lineNumber = scanner.line
             case .end:
-                // Trailing space and comments are read too: the next bytes start a statement.
-                result.consumed = scanner.position
+                // Trailing space and comments are read too: the next bytes start a statement. A comment the bytes
+                // end inside is not: dhcpd may be writing the rest of its line, which is no statement.
+                result.consumed = scanner.cutOffComment ?? scanner.position
                 lineNumber = scanner.line
                 return result
             }
@@ -152,6 +153,8 @@ public struct ISCLeaseReader: Sendable {
         let bytes: [UInt8]
         var position = 0
         var line: Int
+        /// Where a comment starts that the bytes end inside (no line break yet), if the last skip met one.
+        var cutOffComment: Int?
 
         init(bytes: [UInt8], line: Int) {
             self.bytes = bytes
@@ -199,6 +202,9 @@ public struct ISCLeaseReader: Sendable {
         }
 
         mutating func skipSpaceAndComments() {
+            // At the end already: what the skip that got there found still holds.
+            guard position < bytes.count else { return }
+            cutOffComment = nil
             while position < bytes.count {
                 let byte = bytes[position]
                 if byte == LeaseText.newline {
@@ -207,7 +213,9 @@ public struct ISCLeaseReader: Sendable {
                 } else if LeaseText.isSpace(byte) {
                     position += 1
                 } else if byte == UInt8(ascii: "#") {
+                    let start = position
                     while position < bytes.count, bytes[position] != LeaseText.newline { position += 1 }
+                    if position == bytes.count { cutOffComment = start }
                 } else {
                     break
                 }

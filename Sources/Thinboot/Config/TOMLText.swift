@@ -1,10 +1,11 @@
 /// A check of TOML text before it reaches toml++ (CTOMLReader). toml++ asserts, and so aborts the
-/// process, instead of reporting three kinds of error, so a config or inventory edited with a stray character would
+/// process, instead of reporting four kinds of error, so a config or inventory edited with a stray character would
 /// kill a running server on reload:
 /// - a non-ASCII byte outside strings and comments (`[é]`, `é = 1`): TOML allows it nowhere else;
 /// - a table header whose name starts with a byte that starts no key (``[ `a]``, `[[{x]]`, `[` then a line
 ///   break): toml++ checks the first character of the name only by assertion;
-/// - a `}` inside an array (`a = ["x", }`): toml++ 3.3 takes it for the start of a value, and asserts.
+/// - a `}` inside an array (`a = ["x", }`): toml++ 3.3 takes it for the start of a value, and asserts;
+/// - a date, one space and a lone digit (`a = 2000-01-01 1`): toml++ reads on for a time, and asserts at the end.
 /// Each is an error in any TOML, so the check never refuses a valid file; each gives the line it is on.
 enum TOMLText {
     /// What the check found, with its 1-based line.
@@ -69,11 +70,54 @@ enum TOMLText {
                         line: line, description: "a '}' inside an array, where a value, ',' or ']' belongs",
                         quotingHelps: false)
                 } else {
+                    if place == .keyOrValue, let problem = checkDateThenLoneDigit() { return problem }
                     step(byte)
                     index += 1
                 }
             }
             return nil
+        }
+
+        /// At a byte inside a value or key: whether a value starts here that toml++ takes for a date followed by a
+        /// time (ten characters, underscores not counted, a digit first and `-` fifth and eighth), while one space
+        /// and one digit follow and then a byte that ends a value. toml++ then scans on from that byte for the
+        /// time, and asserts that it is no such byte. Valid TOML has two digits of hour there.
+        func checkDateThenLoneDigit() -> Problem? {
+            guard Self.isDigit(bytes[index]), index > 0, Self.precedesValue(bytes[index - 1]) else { return nil }
+            var end = index
+            var counted = 0
+            var dashesInPlace = 0
+            while end < bytes.count, !Self.endsValue(bytes[end]), counted <= 10 {
+                if bytes[end] != UInt8(ascii: "_") {
+                    if (counted == 4 || counted == 7) && bytes[end] == UInt8(ascii: "-") { dashesInPlace += 1 }
+                    counted += 1
+                }
+                end += 1
+            }
+            guard counted == 10, dashesInPlace == 2, end + 2 < bytes.count, bytes[end] == UInt8(ascii: " "),
+                Self.isDigit(bytes[end + 1]), Self.endsValue(bytes[end + 2])
+            else { return nil }
+            return Problem(
+                line: line, description: "a date and a space must go on with a time of two-digit hours (HH:MM:SS)",
+                quotingHelps: false)
+        }
+
+        static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+        /// What toml++ ends a value's text at: ASCII white space, `]`, `}`, `,` or `#`.
+        static func endsValue(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), 0x0A...0x0D, UInt8(ascii: "]"), UInt8(ascii: "}"),
+                UInt8(ascii: ","), UInt8(ascii: "#"):
+                return true
+            default:
+                return false
+            }
+        }
+
+        /// What may come right before a value: white space, `=`, or an array's or inline table's `[`, `{`, `,`.
+        static func precedesValue(_ byte: UInt8) -> Bool {
+            endsValue(byte) || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{")
         }
 
         /// Moves `place` and `open` past one byte that is not a string, comment or line break.
