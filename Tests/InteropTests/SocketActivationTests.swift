@@ -56,17 +56,21 @@ struct SocketActivationTests {
         // and execs another, which adds the TCP ones and passes all three on, in order, under its --fdname list.
         // Each execs in place: the PID the test started is serve's from first to last, and it is the one stopped
         // and reaped. Not a Foundation Process: systemd-socket-activate closes what Foundation watches it by.
+        // systemd-socket-activate passes on only the variables named: under scripts/test --sanitize, serve's
+        // sanitizer settings (report files, suppressions) as well.
+        let sanitizerSettings = ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"]
+            .filter { ProcessInfo.processInfo.environment[$0] != nil }.map { "--setenv=\($0)" }
         let server = try SpawnedProcess(
             "/bin/sh",
             [
                 "-c", "exec \"$0\" \"$@\" 2>\"\(log.path)\"", try which("systemd-socket-activate"),
                 "--datagram", "--listen=127.0.0.1:\(sockets.tftp)", "--fdname=tftp",
                 "--setenv=NOTIFY_SOCKET=\(notify.path)", "--setenv=WATCHDOG_USEC=2000000",
+            ] + sanitizerSettings + [
                 try which("systemd-socket-activate"), "--listen=127.0.0.1:\(sockets.http)",
                 "--listen=127.0.0.1:\(sockets.nbd)", "--listen=127.0.0.1:\(sockets.admin)",
-                "--fdname=tftp:http:nbd:admin", "--setenv=NOTIFY_SOCKET",
-                "--setenv=WATCHDOG_USEC", thinboot, "serve", "--config", config,
-            ])
+                "--fdname=tftp:http:nbd:admin", "--setenv=NOTIFY_SOCKET", "--setenv=WATCHDOG_USEC",
+            ] + sanitizerSettings + [thinboot, "serve", "--config", config])
         defer { server.stop() }
 
         // The first request is what starts serve; it waits in the socket meanwhile.
