@@ -164,6 +164,54 @@ import Testing
         print(sent, max(peak, rss()))
         """#
 
+    /// 1000 clients send their first RRQ within a few milliseconds, as a boot storm does when the power comes back,
+    /// and none resends: every one gets an answer (none ACKs, so all 1000 stay half open, within the default
+    /// `max_half_open` of 1024). The listener's receive buffer holds the burst until the engine
+    /// reads it; at the kernel's default (208 KiB) a burst of 500 lost 243 requests, each costing its client a
+    /// timeout and a resend.
+    @Test(.timeLimit(.minutes(2))) func aBurstOfRequestsWaitsInTheListenerInsteadOfBeingDropped() async throws {
+        let directory = try TemporaryDirectory("tftp-burst")
+        defer { directory.remove() }
+        try directory.write("tftpboot/pxelinux.0", patternBytes(count: 1024, seed: 165))
+        let settings = """
+            max_transfers_per_client = 4096
+            max_half_open_per_client = 4096
+            new_transfers_per_second = 1000000
+            """
+        try await Self.withServer(directory, settings: settings) { server in
+            let burst = try await runTool(
+                "python3", ["-c", Self.burst, "\(server.port)", "1000"], timeout: .seconds(60))
+            #expect(burst.status == 0, "\(burst.stderr)")
+            let report = burst.stdoutText.split(whereSeparator: \.isWhitespace)
+            #expect(report.first == "1000", "\(burst.stdoutText)")
+            print("tftp burst: \(burst.stdoutText)")
+        }
+    }
+
+    /// Sends one RRQ from each of COUNT fresh sockets as fast as it can, never resends, and waits up to 20 s for a
+    /// first datagram on each: prints how many were answered, the milliseconds the sending took and the
+    /// milliseconds until the last answer.
+    static let burst = #"""
+        import select, socket, sys, time
+        port, count = int(sys.argv[1]), int(sys.argv[2])
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+        poller = select.epoll()
+        for s in sockets:
+            s.setblocking(False)
+            poller.register(s.fileno(), select.EPOLLIN)
+        started = time.monotonic()
+        for s in sockets:
+            s.sendto(b"\x00\x01pxelinux.0\x00octet\x00", ("127.0.0.1", port))
+        sent = time.monotonic()
+        answered, last = set(), sent
+        while len(answered) < count and time.monotonic() < sent + 20:
+            for fd, _ in poller.poll(0.1):
+                answered.add(fd)
+                poller.unregister(fd)
+                last = time.monotonic()
+        print(len(answered), round((sent - started) * 1000), round((last - started) * 1000))
+        """#
+
     /// 500 ROM-like clients at once, each from its own address in 127.3.0.0/16, with `max_transfers_per_client = 1`,
     /// and 4 more sharing 127.4.0.1: every one gets the file; the cap holds back only the shared address (its
     /// clients get in one after another as they resend), never the 500.

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The receive buffer of a TFTP listening socket, sized for a boot storm: when the power comes back, every client
+/// sends its first RRQ within milliseconds, and what the buffer cannot hold until the engine reads it, the kernel
+/// drops. Each drop costs its client a timeout and a resend (PXE ROMs wait seconds). At the kernel's default of
+/// 208 KiB a burst of 500 RRQs lost 243 of them on loopback.
+enum ListenerReceiveBuffer {
+    /// Bytes asked for; the kernel reports and accounts twice as much. 8 MiB hold about 10 000 RRQs on loopback,
+    /// and a few thousand from network cards that give each datagram a larger buffer.
+    static let wanted: CInt = 4 << 20
+
+    /// Enlarges `descriptor`'s buffer unless it is as large already; returns the size the kernel reports. Past
+    /// `net.core.rmem_max` only with CAP_NET_ADMIN (root); otherwise a socket of our own gets what `rmem_max`
+    /// allows, and one bound by someone else (systemd's `ReceiveBuffer=`) is left as it is, never cut back.
+    static func enlarge(_ descriptor: CInt, ownSocket: Bool) -> Int {
+        let current = size(of: descriptor)
+        guard current < 2 * Int(wanted) else { return current }
+        var bytes = wanted
+        let length = socklen_t(MemoryLayout<CInt>.size)
+        if setsockopt(descriptor, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, length) != 0, ownSocket {
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &bytes, length)
+        }
+        return size(of: descriptor)
+    }
+
+    /// Whether `size` (from ``enlarge(_:ownSocket:)``) fell short of what was asked for.
+    static func isShort(_ size: Int) -> Bool { size < 2 * Int(wanted) }
+
+    private static func size(of descriptor: CInt) -> Int {
+        var bytes: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &bytes, &length) == 0 else { return 0 }
+        return Int(bytes)
+    }
+}
