@@ -55,6 +55,10 @@ import Testing
         ("# g*\npos1= 2000-00-1= 4\n-00)0?", "not valid TOML at line 2: a date and a space must go on with a time"),
         ("a = [\n  2_000-01-01 7,\n]\n", "not valid TOML at line 2: a date and a space"),
         ("a = {b=1,c=2000-01-01 1}\n", "not valid TOML at line 1: a date and a space"),
+        // And on a date, 'T' and no digit (config-loader fuzz target).
+        ("d=0401-05-22tz:rAe", "not valid TOML at line 1: a date and 'T' must go on with a time"),
+        ("a = [\n  2000-01-01T:00,\n]\n", "not valid TOML at line 2: a date and 'T' must go on"),
+        ("a = 2000-01-01T", "not valid TOML at line 1: a date and 'T'"),
     ])
     func errorsNameFileKeyAndProblem(text: String, expected: String) {
         #expect {
@@ -95,7 +99,8 @@ import Testing
     @Test func datesAndDateTimesAreNotRefused() throws {
         for text in [
             "a = 1979-05-27 07:32:00\n", "a = [1979-05-27, 1979-05-27 07:32:00Z]\n", "a = 1979-05-27 # 1\n",
-            "a = \"2000-01-01 1\"\n", "# a = 2000-01-01 1\n", "a = 2000-01-01 1",
+            "a = \"2000-01-01 1\"\n", "# a = 2000-01-01 1\n", "a = 2000-01-01 1", "a = 1979-05-27t07:32:00\n",
+            "a = 1979-05-27T07:32:00.5+07:00\n",
         ] {
             #expect(TOMLText.problem(in: text) == nil, "\(text)")
         }

@@ -1,11 +1,12 @@
 /// A check of TOML text before it reaches toml++ (CTOMLReader). toml++ asserts, and so aborts the
-/// process, instead of reporting four kinds of error, so a config or inventory edited with a stray character would
+/// process, instead of reporting five kinds of error, so a config or inventory edited with a stray character would
 /// kill a running server on reload:
 /// - a non-ASCII byte outside strings and comments (`[é]`, `é = 1`): TOML allows it nowhere else;
 /// - a table header whose name starts with a byte that starts no key (``[ `a]``, `[[{x]]`, `[` then a line
 ///   break): toml++ checks the first character of the name only by assertion;
 /// - a `}` inside an array (`a = ["x", }`): toml++ 3.3 takes it for the start of a value, and asserts;
-/// - a date, one space and a lone digit (`a = 2000-01-01 1`): toml++ reads on for a time, and asserts at the end.
+/// - a date, one space and a lone digit (`a = 2000-01-01 1`): toml++ reads on for a time, and asserts at the end;
+/// - a date and `T` with no digit after it (`a = 2000-01-01Tz:`): toml++ asserts that a time starts with one.
 /// Each is an error in any TOML, so the check never refuses a valid file; each gives the line it is on.
 enum TOMLText {
     /// What the check found, with its 1-based line.
@@ -70,7 +71,7 @@ enum TOMLText {
                         line: line, description: "a '}' inside an array, where a value, ',' or ']' belongs",
                         quotingHelps: false)
                 } else {
-                    if place == .keyOrValue, let problem = checkDateThenLoneDigit() { return problem }
+                    if place == .keyOrValue, let problem = checkDateWithoutTime() { return problem }
                     step(byte)
                     index += 1
                 }
@@ -78,12 +79,23 @@ enum TOMLText {
             return nil
         }
 
-        /// At a byte inside a value or key: whether a value starts here that toml++ takes for a date followed by a
-        /// time (ten characters, underscores not counted, a digit first and `-` fifth and eighth), while one space
-        /// and one digit follow and then a byte that ends a value. toml++ then scans on from that byte for the
-        /// time, and asserts that it is no such byte. Valid TOML has two digits of hour there.
-        func checkDateThenLoneDigit() -> Problem? {
+        /// At a byte inside a value or key: whether a value starts here that toml++ takes for a date and a time but
+        /// that has no time, which toml++ asserts on instead of reporting:
+        /// - ten characters (underscores not counted, a digit first and `-` fifth and eighth), one space, one digit
+        ///   and a byte that ends a value: toml++ scans on from that byte for the time, and asserts it is no such
+        ///   byte;
+        /// - a date of digits (`2000-01-01`), then `T` or `t`, and no digit: toml++ asserts the time starts with one.
+        /// Valid TOML has a time of two-digit hours in both places.
+        func checkDateWithoutTime() -> Problem? {
             guard Self.isDigit(bytes[index]), index > 0, Self.precedesValue(bytes[index - 1]) else { return nil }
+            if startsDigitDate(), index + 10 < bytes.count,
+                bytes[index + 10] == UInt8(ascii: "T") || bytes[index + 10] == UInt8(ascii: "t"),
+                index + 11 == bytes.count || !Self.isDigit(bytes[index + 11])
+            {
+                return Problem(
+                    line: line, description: "a date and 'T' must go on with a time of two-digit hours (HH:MM:SS)",
+                    quotingHelps: false)
+            }
             var end = index
             var counted = 0
             var dashesInPlace = 0
@@ -100,6 +112,16 @@ enum TOMLText {
             return Problem(
                 line: line, description: "a date and a space must go on with a time of two-digit hours (HH:MM:SS)",
                 quotingHelps: false)
+        }
+
+        /// Whether `YYYY-MM-DD` in digits starts at `index`.
+        func startsDigitDate() -> Bool {
+            guard index + 10 <= bytes.count else { return false }
+            for offset in 0..<10 {
+                let byte = bytes[index + offset]
+                guard offset == 4 || offset == 7 ? byte == UInt8(ascii: "-") : Self.isDigit(byte) else { return false }
+            }
+            return true
         }
 
         static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
