@@ -1,6 +1,10 @@
 /// A value that crosses between Swift and Lua: what a host hands to scripts (`req`, `thinboot.exports()`,
 /// inventories) and what a script hands back. Strings are bytes: Lua strings may hold NUL and invalid UTF-8.
-public indirect enum ScriptValue: Sendable, Hashable {
+///
+/// Not `indirect`: lists and records nest through their arrays and dictionaries already, and a box per value cost
+/// an allocation each, and its pointer carried the case in its spare bits, where LeakSanitizer cannot see it: every
+/// cached inventory was reported leaked.
+public enum ScriptValue: Sendable, Hashable {
     case `nil`
     case boolean(Bool)
     case integer(Int64)
