@@ -101,7 +101,11 @@ import Testing
             let datagrams = Int(report.first ?? "") ?? 0
             let peakKiB = Int(report.dropFirst().first ?? "") ?? .max
             #expect(datagrams == 200_000)
-            #expect(peakKiB - rssBefore < 64 << 10, "RSS \(rssBefore) KiB before, peak \(peakKiB) KiB")
+            // Under AddressSanitizer (scripts/test --sanitize address) its quarantine, redzones and allocator caches
+            // grow the RSS by more than the bound (+67 to +94 MiB measured; +0.4 MiB without): the bound triples
+            // there, and growth without end still fails.
+            let allowedKiB = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] == nil ? 64 << 10 : 192 << 10
+            #expect(peakKiB - rssBefore < allowedKiB, "RSS \(rssBefore) KiB before, peak \(peakKiB) KiB")
             // Let the refused and half-open requests' lines come out.
             try await Task.sleep(for: .seconds(8))
             let lines = server.logLines.count - linesBefore
