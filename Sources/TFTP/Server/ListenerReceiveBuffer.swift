@@ -10,13 +10,15 @@ enum ListenerReceiveBuffer {
     /// Bytes asked for; the kernel reports and accounts twice as much. 8 MiB hold about 10 000 RRQs on loopback,
     /// and a few thousand from network cards that give each datagram a larger buffer.
     static let wanted: CInt = 4 << 20
+    /// What the kernel reports for `wanted`.
+    static let wantedAsReported = 2 * Int(wanted)
 
     /// Enlarges `descriptor`'s buffer unless it is as large already; returns the size the kernel reports. Past
     /// `net.core.rmem_max` only with CAP_NET_ADMIN (root); otherwise a socket of our own gets what `rmem_max`
     /// allows, and one bound by someone else (systemd's `ReceiveBuffer=`) is left as it is, never cut back.
     static func enlarge(_ descriptor: CInt, ownSocket: Bool) -> Int {
         let current = size(of: descriptor)
-        guard current < 2 * Int(wanted) else { return current }
+        guard isShort(current) else { return current }
         var bytes = wanted
         let length = socklen_t(MemoryLayout<CInt>.size)
         if setsockopt(descriptor, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, length) != 0, ownSocket {
@@ -26,7 +28,7 @@ enum ListenerReceiveBuffer {
     }
 
     /// Whether `size` (from ``enlarge(_:ownSocket:)``) fell short of what was asked for.
-    static func isShort(_ size: Int) -> Bool { size < 2 * Int(wanted) }
+    static func isShort(_ size: Int) -> Bool { size < wantedAsReported }
 
     private static func size(of descriptor: CInt) -> Int {
         var bytes: CInt = 0

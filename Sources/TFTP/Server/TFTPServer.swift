@@ -74,7 +74,7 @@ public final class TFTPServer: Sendable {
                 "tftp listener receive buffer smaller than asked for: a boot storm's requests past what it holds are dropped and resent; raise net.core.rmem_max (sysctl), or set ReceiveBuffer=4M in the .socket unit",
                 metadata: [
                     "tftp.receive_buffer_bytes": "\(short)",
-                    "tftp.wanted_bytes": "\(2 * Int(ListenerReceiveBuffer.wanted))",
+                    "tftp.wanted_bytes": "\(ListenerReceiveBuffer.wantedAsReported)",
                 ])
         }
         let transfers = TransferRegistry(limits: configuration.admissionLimits)
