@@ -58,12 +58,14 @@ let package = Package(
         ),
         // One step of a client's boot as a protocol server saw it; the boot status and the metrics are made of these.
         .target(name: "BootEvents"),
+        // The receive buffer a UDP listener asks for, sized for a boot storm (TFTP and ProxyDHCP).
+        .target(name: "SocketBuffers", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Batch receive with packet info and segmented sends for the TFTP transfer engine.
         .target(name: "CTFTPShims"),
         .target(
             name: "TFTP",
             dependencies: [
-                "CTFTPShims", "Files", "BootEvents",
+                "CTFTPShims", "Files", "BootEvents", "SocketBuffers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -88,7 +90,7 @@ let package = Package(
         .target(
             name: "DHCP",
             dependencies: [
-                "CDHCPShims",
+                "CDHCPShims", "SocketBuffers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

@@ -14,7 +14,8 @@ public struct ProxyDHCPConfiguration: Sendable {
     public var nextServer: IPv4Address?
     /// Answers per MAC per second.
     public var answersPerMAC: Int
-    /// Boot script calls in flight at once; requests past it are dropped (the firmware asks again).
+    /// Boot script calls in flight at once; past it the responder stops reading, and requests wait in the
+    /// socket's receive buffer.
     public var maxPending: Int
     /// Bound UDP sockets passed by systemd (socket activation), told apart by the port each is bound to: the one on
     /// `dhcpPort` and the one on `bootServerPort` are served instead of binding that port. A port with no socket

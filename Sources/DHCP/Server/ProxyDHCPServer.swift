@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import SocketBuffers
 import Synchronization
 
 /// The ProxyDHCP responder: receives on the DHCP port (67) and PXE's boot-server port (4011), hands each PXE
@@ -66,6 +67,10 @@ public final class ProxyDHCPServer: Sendable {
         self.logger = logger
         limiter = NIOLockedValueBox(AnswerLimiter(perMAC: configuration.answersPerMAC))
         started = clock.now
+        let buffers = [dhcp, bootServer].map { (socket: DHCPSocket) in
+            ListenerReceiveBuffer.enlarge(socket.descriptor, ownSocket: !inherited.values.contains { $0 === socket })
+        }
+        ListenerReceiveBuffer.noticeIfShort(buffers, server: "dhcp", logger: logger)
     }
 
     /// The settings requests are answered with now.
@@ -146,17 +151,25 @@ public final class ProxyDHCPServer: Sendable {
             return
         case .dropQuietly: return
         }
-        guard pending.add(1, ordering: .relaxed).newValue <= configuration.maxPending else {
-            pending.subtract(1, ordering: .relaxed)
-            log(request, outcome: "dropped", file: nil, reason: "\(configuration.maxPending) answers in progress")
-            return
-        }
+        guard takeSlot(of: configuration.maxPending) else { return }
         Task {
             defer { pending.subtract(1, ordering: .relaxed) }
             await answer(
                 message, request: request, datagram: datagram, socket: socket, configuration: configuration,
                 decide: decide)
         }
+    }
+
+    /// One of the `maxPending` answers in progress, waiting while all are taken: this thread stops reading, so a
+    /// storm's requests wait in the socket's receive buffer instead of being dropped and resent seconds later.
+    /// False only when the server stops during the wait.
+    private func takeSlot(of maxPending: Int) -> Bool {
+        while pending.add(1, ordering: .relaxed).newValue > maxPending {
+            pending.subtract(1, ordering: .relaxed)
+            guard !stopped.load(ordering: .relaxed) else { return false }
+            usleep(1000)
+        }
+        return true
     }
 
     private func answer(

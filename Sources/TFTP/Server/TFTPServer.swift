@@ -2,6 +2,7 @@ import BootEvents
 import CTFTPShims
 import Logging
 import NIOCore
+import SocketBuffers
 
 #if canImport(Glibc)
     import Glibc
@@ -69,14 +70,7 @@ public final class TFTPServer: Sendable {
         let buffers = descriptors.map {
             ListenerReceiveBuffer.enlarge($0, ownSocket: !inherited.contains($0))
         }
-        if let short = buffers.filter(ListenerReceiveBuffer.isShort).min() {
-            logger.notice(
-                "tftp listener receive buffer smaller than asked for: a boot storm's requests past what it holds are dropped and resent; raise net.core.rmem_max (sysctl), or set ReceiveBuffer=4M in the .socket unit",
-                metadata: [
-                    "tftp.receive_buffer_bytes": "\(short)",
-                    "tftp.wanted_bytes": "\(ListenerReceiveBuffer.wantedAsReported)",
-                ])
-        }
+        ListenerReceiveBuffer.noticeIfShort(buffers, server: "tftp", logger: logger)
         let transfers = TransferRegistry(limits: configuration.admissionLimits)
         let launcher = TransferLauncher(
             configuration: configuration, provider: provider, logger: logger, transfers: transfers,
