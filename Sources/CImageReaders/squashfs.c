@@ -14,6 +14,9 @@
 /// when it reads the inode, so a corrupt 64-bit file size asked for gigabytes. 4 Mi blocks (a 16 MiB list) is a
 /// 512 GiB file at mksquashfs's default block size of 128 KiB.
 #define MAXIMUM_FILE_BLOCKS (4ull << 20)
+/// The longest name in a squashfs folder. An extended folder inode's index holds one name per metadata block of
+/// its listing, each with a 32-bit size that libsquashfs allocates by (realloc of 4 GiB, found by the fuzz smoke).
+#define MAXIMUM_NAME 256u
 
 const char *thinboot_squashfs_reason(int error) {
     switch (error) {
@@ -216,6 +219,25 @@ static int check_inode(thinboot_image *image, sqfs_u64 ref) {
         sqfs_inode_file_ext_t file;
         error = sqfs_meta_reader_read(image->inodes, &file, sizeof file);
         size = le64toh(file.file_size);
+        break;
+    }
+    case SQFS_INODE_EXT_DIR: {
+        sqfs_inode_dir_ext_t folder;
+        error = sqfs_meta_reader_read(image->inodes, &folder, sizeof folder);
+        // Each index entry is read as libsquashfs will, its name skipped; the walk ends with the metadata.
+        for (uint32_t entry = 0; error == 0 && entry < le16toh(folder.inodex_count); ++entry) {
+            sqfs_dir_index_t index;
+            error = sqfs_meta_reader_read(image->inodes, &index, sizeof index);
+            uint32_t name = le32toh(index.size) + 1u;
+            if (error == 0 && (name == 0 || name > MAXIMUM_NAME)) {
+                return thinboot_fail(image, "squashfs folder index claims a name of %llu bytes, more than %u",
+                                     (unsigned long long)le32toh(index.size) + 1, MAXIMUM_NAME);
+            }
+            char skipped[MAXIMUM_NAME];
+            if (error == 0) {
+                error = sqfs_meta_reader_read(image->inodes, skipped, name);
+            }
+        }
         break;
     }
     default:

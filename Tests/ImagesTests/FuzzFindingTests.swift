@@ -109,8 +109,9 @@ struct FuzzFindingTests {
     /// libsquashfs allocates what an inode claims when it reads it: a symlink's target size (32 bits) and a file's
     /// block list (4 bytes a block of its 64-bit size). The fuzz target died of a 3.98 GB malloc, and under a 64 MiB
     /// malloc limit it found such a symlink within minutes. Each claim is refused before the library reads the inode, with a reason that names it, and the
-    /// process never reserves the gigabytes (its peak virtual size stays within 1 GiB of what it was).
-    @Test(arguments: ["symlink", "file"])
+    /// process never reserves the gigabytes (its peak virtual size stays within 1 GiB of what it was). The CI fuzz
+    /// smoke found the third claim: the name sizes in an extended folder inode's index (a 4 GiB realloc).
+    @Test(arguments: ["symlink", "file", "folder index"])
     func aSquashfsInodeClaimingGigabytesIsRefusedUnallocated(claim: String) async throws {
         let folder = try TemporaryDirectory("image-huge-inode")
         defer { folder.remove() }
@@ -120,6 +121,8 @@ struct FuzzFindingTests {
         // A hard link makes mksquashfs write an extended file inode, the one with a 64-bit size.
         let data = try folder.write("tree/data", patternBytes(count: 12345))
         try FileManager.default.linkItem(atPath: data, toPath: folder.file("tree/data2"))
+        // A listing past one 8 KiB metadata block gives the folder an extended inode with an index.
+        for number in 0..<400 { try folder.write("tree/many/entry-with-a-longish-name-\(number)", "\(number)\n") }
         let image = folder.file("squashfs.img")
         // -noI: the inode table stays uncompressed, so the inodes can be patched in place.
         let made = try await runTool(
@@ -141,13 +144,24 @@ struct FuzzFindingTests {
                     where: { value(at: $0 - 4, bytes: 4) == UInt64(target.utf8.count) }))
             put(0xF000_0000, bytes: 4, at: at - 4)
             path = "link"
-        } else {
+        } else if claim == "file" {
             // The extended file inode: type 9 (2 bytes), 14 more bytes of header, blocks_start (8), file_size (8).
             let at = try #require(
                 (0..<(bytes.count - 48)).first { value(at: $0, bytes: 2) == 9 && value(at: $0 + 24, bytes: 8) == 12345 }
             )
             put(1 << 47, bytes: 8, at: at + 24)  // 128 TiB: 2^30 blocks of 128 KiB, a 4 GiB list
             path = "data"
+        } else {
+            // The extended folder inode: type 8, 38 more bytes of header and folder, then the first index entry:
+            // start_block (4), index (4), size (4: the name's length - 1), the name.
+            let name = Array("entry-with".utf8)
+            let at = try #require(
+                (0..<(bytes.count - 64)).first {
+                    value(at: $0, bytes: 2) == 8 && value(at: $0 + 32, bytes: 2) >= 1
+                        && Array(bytes[($0 + 52)..<($0 + 52 + name.count)]) == name
+                })
+            put(0xFFFF_FFF0, bytes: 4, at: at + 48)
+            path = "many/entry-with-a-longish-name-7"
         }
         try Data(bytes).write(to: URL(fileURLWithPath: image))
 

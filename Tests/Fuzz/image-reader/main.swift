@@ -14,7 +14,8 @@ import Images
 //   mksquashfs tree squashfs-C.img -comp C -b 4096 -nopad -all-root   (C = gzip, xz, zstd)
 //   mkfs.ext4 -b 1024 -N 32 -O ^has_journal,^resize_inode[,inline_data] -d tree ext4.img (64 KiB), and -t ext2 -I 128
 //   sfdisk: gpt.img (4-entry GPT, the gzip squashfs at LBA 3), dos.img (an EFI slot, then type 83 at sector 3)
-// and what the target found: squashfs-huge-symlink.img (a symlink inode claiming a 236 MB target).
+// and what the target found: squashfs-huge-symlink.img (a symlink inode claiming a 236 MB target) and
+// squashfs-huge-folder-index-name.img (a folder index entry claiming a 4 GiB name).
 // Beyond "no crash, no leak":
 // - nothing leaves the image: `..` at the root stays there, so "../../" + a path and "/" + a path answer exactly
 //   what the path answers;
