@@ -160,8 +160,10 @@ struct FuzzFindingTests {
                     value(at: $0, bytes: 2) == 8 && value(at: $0 + 32, bytes: 2) >= 1
                         && Array(bytes[($0 + 52)..<($0 + 52 + name.count)]) == name
                 })
-            put(0xFFFF_FFF0, bytes: 4, at: at + 48)
             path = "many/entry-with-a-longish-name-7"
+            // Unpatched, the index passes the check and the folder reads.
+            #expect(try FileSystemImage(file: try OpenedFile(path: image)).read(path, limit: 64) == Array("7\n".utf8))
+            put(0xFFFF_FFF0, bytes: 4, at: at + 48)
         }
         try Data(bytes).write(to: URL(fileURLWithPath: image))
 
