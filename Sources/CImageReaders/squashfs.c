@@ -228,15 +228,17 @@ static int check_inode(thinboot_image *image, sqfs_u64 ref) {
         for (uint32_t entry = 0; error == 0 && entry < le16toh(folder.inodex_count); ++entry) {
             sqfs_dir_index_t index;
             error = sqfs_meta_reader_read(image->inodes, &index, sizeof index);
-            uint32_t name = le32toh(index.size) + 1u;
-            if (error == 0 && (name == 0 || name > MAXIMUM_NAME)) {
+            if (error != 0) {
+                break;
+            }
+            // The size field is the name's length - 1; 64 bits, so 0xFFFFFFFF + 1 does not wrap to 0.
+            uint64_t name = (uint64_t)le32toh(index.size) + 1;
+            if (name > MAXIMUM_NAME) {
                 return thinboot_fail(image, "squashfs folder index claims a name of %llu bytes, more than %u",
-                                     (unsigned long long)le32toh(index.size) + 1, MAXIMUM_NAME);
+                                     (unsigned long long)name, MAXIMUM_NAME);
             }
             char skipped[MAXIMUM_NAME];
-            if (error == 0) {
-                error = sqfs_meta_reader_read(image->inodes, skipped, name);
-            }
+            error = sqfs_meta_reader_read(image->inodes, skipped, (size_t)name);
         }
         break;
     }

@@ -14,7 +14,7 @@ public enum ListenerReceiveBuffer {
     /// and a few thousand from network cards that give each datagram a larger buffer.
     static let wanted: CInt = 4 << 20
     /// What the kernel reports for `wanted`.
-    public static let wantedAsReported = 2 * Int(wanted)
+    static let wantedAsReported = 2 * Int(wanted)
 
     /// Enlarges `descriptor`'s buffer unless it is as large already; returns the size the kernel reports. Past
     /// `net.core.rmem_max` only with CAP_NET_ADMIN (root); otherwise a socket of our own gets what `rmem_max`
@@ -31,7 +31,7 @@ public enum ListenerReceiveBuffer {
     }
 
     /// Whether `size` (from ``enlarge(_:ownSocket:)``) fell short of what was asked for.
-    public static func isShort(_ size: Int) -> Bool { size < wantedAsReported }
+    static func isShort(_ size: Int) -> Bool { size < wantedAsReported }
 
     /// One notice when the smallest of `sizes` (from ``enlarge(_:ownSocket:)``) fell short: what it costs and how
     /// to raise it. `server` names the listener and prefixes the metadata keys (`tftp`, `dhcp`).
