@@ -152,7 +152,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "Files", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Files", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TFTPTests",
             dependencies: ["TFTP", "Files", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]

@@ -10,10 +10,6 @@
 /// The longest symlink target an inode may claim (Linux's PATH_MAX): libsquashfs allocates the claimed size when it
 /// reads the inode, so a corrupt one asked for up to 4 GiB.
 #define MAXIMUM_SYMLINK_TARGET 4096u
-/// The most blocks a file's inode may claim: libsquashfs reads the whole block list into memory (4 bytes a block)
-/// when it reads the inode, so a corrupt 64-bit file size asked for gigabytes. 4 Mi blocks (a 16 MiB list) is a
-/// 512 GiB file at mksquashfs's default block size of 128 KiB.
-#define MAXIMUM_FILE_BLOCKS (4ull << 20)
 /// The longest name in a squashfs folder. An extended folder inode's index holds one name per metadata block of
 /// its listing, each with a 32-bit size that libsquashfs allocates by (realloc of 4 GiB, found by the fuzz smoke).
 #define MAXIMUM_NAME 256u
@@ -190,8 +186,34 @@ static int make_node(thinboot_image *image, sqfs_inode_generic_t *inode, thinboo
     return THINBOOT_IMAGE_OK;
 }
 
-/// Refuses the inode at `ref` when it claims a symlink target or a block list beyond the bounds above: read before
-/// libsquashfs reads the inode and sizes its allocation by those claims.
+/// How many sizes a file's block list holds, counted as libsquashfs counts them: one a whole block, and one for a
+/// tail that is not kept in a fragment.
+static uint64_t block_count(uint64_t size, uint32_t block_size, uint32_t fragment_index, uint32_t fragment_offset) {
+    uint64_t count = size / block_size;
+    if (size % block_size != 0 && (fragment_index == 0xFFFFFFFFu || fragment_offset == 0xFFFFFFFFu)) {
+        ++count;
+    }
+    return count;
+}
+
+/// Reads `count` block sizes from where the inode reader stands and drops them. libsquashfs allocates the whole list
+/// by the file's 64-bit size before it reads it: a corrupt size asked for gigabytes. Walked first, a list that the
+/// inode table does not hold is refused unallocated, and one it does hold (a sparse file of terabytes is a few
+/// compressed metadata blocks) costs what it really is.
+static int skip_block_list(thinboot_image *image, uint64_t count) {
+    uint32_t sizes[1024];
+    int error = 0;
+    while (error == 0 && count > 0) {
+        size_t step = count < 1024 ? (size_t)count : 1024;
+        error = sqfs_meta_reader_read(image->inodes, sizes, step * sizeof sizes[0]);
+        count -= step;
+    }
+    return error;
+}
+
+/// Refuses the inode at `ref` when it claims a symlink target or a folder index name beyond the bounds above, or a
+/// block list its inode table does not hold: read before libsquashfs reads the inode and sizes its allocation by
+/// those claims.
 static int check_inode(thinboot_image *image, sqfs_u64 ref) {
     sqfs_inode_t base;
     int error = sqfs_meta_reader_seek(image->inodes, image->super.inode_table_start + (ref >> 16), ref & 0xFFFF);
@@ -200,6 +222,7 @@ static int check_inode(thinboot_image *image, sqfs_u64 ref) {
     }
     uint64_t target = 0;
     uint64_t size = 0;
+    uint64_t blocks = 0;
     switch (error == 0 ? le16toh(base.type) : 0) {
     case SQFS_INODE_SLINK:
     case SQFS_INODE_EXT_SLINK: {
@@ -213,12 +236,15 @@ static int check_inode(thinboot_image *image, sqfs_u64 ref) {
         sqfs_inode_file_t file;
         error = sqfs_meta_reader_read(image->inodes, &file, sizeof file);
         size = le32toh(file.file_size);
+        blocks = block_count(size, image->super.block_size, le32toh(file.fragment_index),
+                             le32toh(file.fragment_offset));
         break;
     }
     case SQFS_INODE_EXT_FILE: {
         sqfs_inode_file_ext_t file;
         error = sqfs_meta_reader_read(image->inodes, &file, sizeof file);
         size = le64toh(file.file_size);
+        blocks = block_count(size, image->super.block_size, le32toh(file.fragment_idx), le32toh(file.fragment_offset));
         break;
     }
     case SQFS_INODE_EXT_DIR: {
@@ -252,10 +278,10 @@ static int check_inode(thinboot_image *image, sqfs_u64 ref) {
         return thinboot_fail(image, "squashfs symlink claims a target of %llu bytes, more than %u",
                              (unsigned long long)target, MAXIMUM_SYMLINK_TARGET);
     }
-    // At most one block more than the whole blocks: the tail may be one, or a fragment.
-    if (size / image->super.block_size + 1 > MAXIMUM_FILE_BLOCKS) {
-        return thinboot_fail(image, "squashfs file claims %llu bytes, more than %llu blocks of %u",
-                             (unsigned long long)size, MAXIMUM_FILE_BLOCKS, image->super.block_size);
+    error = skip_block_list(image, blocks);
+    if (error != 0) {
+        return thinboot_fail(image, "squashfs file claims %llu bytes, a list of %llu blocks its inode table lacks (%s)",
+                             (unsigned long long)size, (unsigned long long)blocks, thinboot_squashfs_reason(error));
     }
     return THINBOOT_IMAGE_OK;
 }

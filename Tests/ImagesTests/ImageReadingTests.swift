@@ -84,6 +84,31 @@ struct ImageReadingTests {
         }
     }
 
+    /// A squashfs file of more than 4 Mi blocks, 16 GiB and 8 KiB of holes at 4 KiB blocks: libsquashfs reads its
+    /// 16 MiB block list whole, which the image holds in a few compressed metadata blocks. It opens as any file (a
+    /// fixed bound of 4 Mi blocks refused it as corrupt). The fixture, 68 KiB stored as 432 bytes of xz, was made by
+    /// `truncate -s 17179877376 tree/disk.raw`, `echo "beside the big file" >tree/small.txt` and
+    /// `mksquashfs tree sparse.squashfs -b 4096 -all-root -mkfs-time 0 -all-time 0`.
+    @Test func aSparseFileOfMillionsOfBlocksOpens() async throws {
+        let folder = try TemporaryDirectory("image-sparse")
+        defer { folder.remove() }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/sparse-16GiB-4KiB-blocks.squashfs.xz")
+        let unpacked = try await runTool("xz", ["-dc", fixture.path])
+        #expect(unpacked.status == 0, "\(unpacked.stderr)")
+        let path = folder.file("sparse.squashfs")
+        try unpacked.stdout.write(to: URL(fileURLWithPath: path))
+        let image = try FileSystemImage(file: try OpenedFile(path: path))
+        #expect(try image.list("") == ["disk.raw", "small.txt"])
+        #expect(try image.size(of: "disk.raw") == 17_179_877_376)
+        #expect(
+            throws: ImageError(image: path, path: "disk.raw", kind: .tooLarge(size: 17_179_877_376, limit: 1 << 20))
+        ) {
+            try image.read("disk.raw", limit: 1 << 20)
+        }
+        #expect(try image.read("small.txt", limit: 64) == Array("beside the big file\n".utf8))
+    }
+
     /// A raw disk reads its first Linux partition, or the one named.
     @Test func aDiskReadsItsFirstLinuxPartitionOrTheOneNamed() async throws {
         let tree = try TestImageTree()
