@@ -32,7 +32,7 @@ public final class ProxyDHCPServer: Sendable {
     private let observe: Observe
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
-    private let pending = Atomic<Int>(0)
+    private let slots = AnswerSlots()
     private let limiter: NIOLockedValueBox<AnswerLimiter>
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
@@ -105,6 +105,7 @@ public final class ProxyDHCPServer: Sendable {
     /// answers being computed still go out.
     public func shutdown() {
         stopped.store(true, ordering: .relaxed)
+        slots.close()
     }
 
     private func receiveLoop(_ socket: DHCPSocket, port: PXEClientRequest.Port) async {
@@ -151,25 +152,14 @@ public final class ProxyDHCPServer: Sendable {
             return
         case .dropQuietly: return
         }
-        guard takeSlot(of: configuration.maxPending) else { return }
+        // Past `max_pending` answers in progress this thread stops reading until one finishes.
+        guard slots.take(of: configuration.maxPending) else { return }
         Task {
-            defer { pending.subtract(1, ordering: .relaxed) }
+            defer { slots.release() }
             await answer(
                 message, request: request, datagram: datagram, socket: socket, configuration: configuration,
                 decide: decide)
         }
-    }
-
-    /// One of the `maxPending` answers in progress, waiting while all are taken: this thread stops reading, so a
-    /// storm's requests wait in the socket's receive buffer instead of being dropped and resent seconds later.
-    /// False only when the server stops during the wait.
-    private func takeSlot(of maxPending: Int) -> Bool {
-        while pending.add(1, ordering: .relaxed).newValue > maxPending {
-            pending.subtract(1, ordering: .relaxed)
-            guard !stopped.load(ordering: .relaxed) else { return false }
-            usleep(1000)
-        }
-        return true
     }
 
     private func answer(
