@@ -138,6 +138,75 @@ import Testing
         #expect(answering.trackedClients == 0)
     }
 
+    /// The storm-under-attack interop test's load, in simulated time: 64 IPs asking from 8 ports each every half
+    /// second and never answering hold every one of 100 slots, and 300 booting clients ask with pxelinux's backoff
+    /// (1, 2, 4, 8, 8 … s). A displaced attacker IP may not displace in turn, so it cannot take back each slot the
+    /// moment it ages: every client gets one.
+    @Test func bootingClientsGetSlotsFromAFloodOfAFewDozenIPs() {
+        var admission = TransferAdmission(
+            limits: .init(
+                maxTransfers: 100, maxTransfersPerClient: 64, maxHalfOpen: 1024, maxHalfOpenPerClient: 8,
+                newTransfersPerSecond: 16))
+        enum Event {
+            case attack(ip: Int, port: Int)
+            case ask(client: Int)
+            case acknowledge(TransferAdmission.Ticket)
+            case finish(TransferAdmission.Ticket)
+            case giveUp(TransferAdmission.Ticket)
+        }
+        var random = SplitMix64(seed: 16)
+        var due: [Int: [Event]] = [:]
+        func schedule(_ event: Event, at millisecond: Int) { due[millisecond, default: []].append(event) }
+        for ip in 0..<64 {
+            for port in 0..<8 { schedule(.attack(ip: ip, port: port), at: (ip * 8 + port) * 500 / 512) }
+        }
+        let clientsStart = 1000
+        let deadline = clientsStart + 60_000
+        for client in 0..<300 {
+            schedule(.ask(client: client), at: clientsStart + Int.random(in: 0..<50, using: &random))
+        }
+        var tries = [Int](repeating: 0, count: 300)
+        var waited: [Int] = []
+        for now in 0..<deadline {
+            guard var events = due.removeValue(forKey: now) else { continue }
+            events.shuffle(using: &random)
+            for event in events {
+                switch event {
+                case .attack(let ip, let port):
+                    if case .admitted(let ticket) = admission.admit(
+                        endpoint("10.2.0.\(ip + 1)", 1000 + port), now: at(now))
+                    {
+                        // Never acknowledged: its engine gives up after two resends, at 7 s.
+                        schedule(.giveUp(ticket), at: now + 7000)
+                    }
+                    schedule(.attack(ip: ip, port: port), at: now + 500)
+                case .ask(let client):
+                    let verdict = admission.admit(
+                        endpoint("10.1.\(client / 200).\(client % 200 + 1)", 2000), now: at(now))
+                    if case .admitted(let ticket) = verdict {
+                        schedule(.acknowledge(ticket), at: now + 1)
+                    } else {
+                        let backoff = [1000, 2000, 4000, 8000][min(tries[client], 3)]
+                        tries[client] += 1
+                        schedule(.ask(client: client), at: now + backoff)
+                    }
+                case .acknowledge(let ticket):
+                    let accepted = admission.establish(ticket)
+                    #expect(accepted, "a client that answers within a millisecond is never displaced")
+                    waited.append(now - clientsStart)
+                    schedule(.finish(ticket), at: now + 50)
+                case .finish(let ticket):
+                    admission.release(ticket, established: true, refused: false)
+                case .giveUp(let ticket):
+                    admission.release(ticket, established: false, refused: false)
+                }
+            }
+        }
+        waited.sort()
+        #expect(waited.count == 300, "\(300 - waited.count) of 300 clients never got a slot in 60 s")
+        #expect((waited.last ?? .max) < 30_000, "the last client waited \(waited.last ?? -1) ms")
+    }
+
     @Test func totalAndPerClientTransferCapsHold() {
         var admission = TransferAdmission(
             limits: .init(
@@ -252,5 +321,18 @@ import Testing
             return
         }
         #expect(stopping.outcome == .serverStopped)
+    }
+}
+
+/// A seeded generator (SplitMix64), so a simulated run is the same every time.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

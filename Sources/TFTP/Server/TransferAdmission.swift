@@ -12,13 +12,16 @@ import NIOCore
 ///   and the transfer is older than ``displaceableAge`` (a real client answers within a round trip; once it has the
 ///   OACK, iPXE only ever resends its ACK, so a young transfer is left alone): one source never keeps the slots of
 ///   others, and an established transfer is never displaced.
+/// - An IP whose half-open transfer was displaced may not displace for ``displacedIPsWait``: a client that answers
+///   is never displaced, so this only holds back sources that do not. Without it, a flood from a few dozen IPs takes
+///   back each slot the moment it turns displaceable, since it asks far more often than a booting client retries.
 /// - Each client IP may start `newTransfersPerSecond` transfers a second that it then leaves unacknowledged (a token
 ///   bucket holding one second's worth). A first ACK or a refusal (one short ERROR) gives the token back, so a
 ///   client that answers is never slowed: the bucket only meters the bytes sent to a source that never answers.
 /// - Past any limit the request is not answered: boot ROMs take an ERROR as final, but retransmit an unanswered
 ///   request (what dnsmasq does at `tftp-max`, by not reading its socket).
-/// - Every table keyed by client is bounded: an IP's entry goes when it holds nothing and its bucket is full, and
-///   idle ones are swept when there are more than ``trackedClientsLimit``.
+/// - Every table keyed by client is bounded: an IP's entry goes when it holds nothing, its bucket is full and it is
+///   not barred, and idle ones are swept when there are more than ``trackedClientsLimit``.
 struct TransferAdmission: Sendable {
     struct Limits: Sendable, Hashable {
         var maxTransfers: Int
@@ -70,9 +73,6 @@ struct TransferAdmission: Sendable {
         var admittedAt: ContinuousClock.Instant
     }
 
-    /// How old a half-open transfer must be before a newcomer may displace it: a server's first resend comes
-    /// after a second, and a client that answers does so long before.
-
     enum Verdict: Sendable, Hashable {
         case admitted(Ticket)
         /// A retransmission of a request still pending: already being served.
@@ -89,9 +89,15 @@ struct TransferAdmission: Sendable {
         var halfOpen: [Ticket] = []
         var tokens: Double
         var refilledAt: ContinuousClock.Instant
+        /// Until when this IP may not displace, since one of its half-open transfers was displaced.
+        var displacingBarredUntil: ContinuousClock.Instant?
     }
 
+    /// How old a half-open transfer must be before a newcomer may displace it: a server's first resend comes
+    /// after a second, and a client that answers does so long before.
     static let displaceableAge = Duration.seconds(1)
+    /// How long an IP whose half-open transfer was displaced may not displace itself (it may still take free slots).
+    static let displacedIPsWait = Duration.seconds(10)
 
     let limits: Limits
     private(set) var transfers = 0
@@ -125,15 +131,14 @@ struct TransferAdmission: Sendable {
             clients.removeValue(forKey: endpoint.host)
             ?? Client(tokens: Double(limits.newTransfersPerSecond), refilledAt: now)
         refill(&client, now: now)
+        if let until = client.displacingBarredUntil, until <= now { client.displacingBarredUntil = nil }
         if let verdict = check(client) {
-            // Only a spent bucket is worth remembering for an IP that holds nothing.
-            if client.tokens < Double(limits.newTransfersPerSecond) || client.transfers > 0 {
-                remember(client, for: endpoint.host)
-            }
+            remember(client, for: endpoint.host)
             return verdict
         }
         if transfers >= limits.maxTransfers || halfOpen >= limits.maxHalfOpen {
-            guard displaceHalfOpen(heldBelow: client.halfOpen.count, now: now) else {
+            guard client.displacingBarredUntil == nil, displaceHalfOpen(heldBelow: client.halfOpen.count, now: now)
+            else {
                 remember(client, for: endpoint.host)
                 return .busy(transfers >= limits.maxTransfers ? "max_transfers" : "max_half_open")
             }
@@ -223,6 +228,7 @@ struct TransferAdmission: Sendable {
         let victim = client.halfOpen.removeFirst()
         if client.halfOpen.isEmpty { halfOpenHolders.remove(holder) }
         client.transfers -= 1
+        client.displacingBarredUntil = now.advanced(by: Self.displacedIPsWait)
         halfOpen -= 1
         transfers -= 1
         pending[victim.endpoint] = nil
@@ -232,13 +238,15 @@ struct TransferAdmission: Sendable {
     }
 
     private mutating func remember(_ client: Client, for ip: Host) {
-        if client.transfers == 0, client.tokens >= Double(limits.newTransfersPerSecond) {
+        if client.transfers == 0, client.tokens >= Double(limits.newTransfersPerSecond),
+            client.displacingBarredUntil == nil
+        {
             clients[ip] = nil
             return
         }
         if clients[ip] == nil, clients.count >= trackedClientsLimit {
-            // Drops the entries of IPs that hold nothing (their buckets start full again: a bucket only matters
-            // while an attack lasts). At most once per `trackedClientsLimit - transfers` new IPs: O(1) amortised.
+            // Drops the entries of IPs that hold nothing (their buckets start full again and their bars go: both
+            // only matter while an attack lasts). At most once per `trackedClientsLimit - transfers` new IPs: O(1) amortised.
             clients = clients.filter { $0.value.transfers > 0 }
         }
         clients[ip] = client
