@@ -7,7 +7,7 @@ public enum DnsmasqLeaseReader {
     public static let maxLineLength = 1024
 
     /// The leases in `bytes`, a whole file. Pure: for tests and the fuzzer as much as for ``LeaseFiles``.
-    public static func parse(_ bytes: some Collection<UInt8>) -> LeaseParse {
+    public static func parse(_ bytes: [UInt8]) -> LeaseParse {
         var result = LeaseParse()
         var lineNumber = 0
         var inIPv6 = false

@@ -15,8 +15,8 @@ public struct ISCLeaseReader: Sendable {
 
     /// The leases in the complete statements of `bytes`, which continue what earlier calls consumed. A statement
     /// cut off at the end is left unconsumed (dhcpd may be writing it); pass it again, with what follows.
-    public mutating func parse(_ bytes: some Collection<UInt8>) -> LeaseParse {
-        var scanner = Scanner(bytes: Array(bytes), line: lineNumber)
+    public mutating func parse(_ bytes: [UInt8]) -> LeaseParse {
+        var scanner = Scanner(bytes: bytes, line: lineNumber)
         var result = LeaseParse()
         while true {
             scanner.skipSpaceAndComments()

@@ -28,8 +28,7 @@ public struct KeaLeaseReader: Sendable {
 
     /// The leases in the complete lines of `bytes`, which continue what earlier calls consumed. A last line without
     /// its newline is left unconsumed (Kea may be writing it); pass it again, with what follows, next time.
-    public mutating func parse(_ input: some Collection<UInt8>) -> LeaseParse {
-        let bytes = Array(input)
+    public mutating func parse(_ bytes: [UInt8]) -> LeaseParse {
         var result = LeaseParse()
         var start = bytes.startIndex
         var consumed = 0

@@ -70,7 +70,7 @@ public enum LeaseFormat: String, Sendable, Hashable, CaseIterable {
     /// with its header row; otherwise the reader that finds more leases in the first
     /// ``detectionLength`` bytes wins (so a bad first line does not decide), and with none either way the first
     /// byte does: dnsmasq lines start with an expiry time, ISC dhcpd files with a comment or a statement.
-    public static func detect(_ prefix: some Collection<UInt8>) -> LeaseFormat? {
+    public static func detect(_ prefix: [UInt8]) -> LeaseFormat? {
         let sample = Array(prefix.prefix(detectionLength))
         guard let first = sample.first(where: { !LeaseText.isSpace($0) }) else { return nil }
         if sample.starts(with: Array("address,".utf8)) { return .kea }

@@ -33,15 +33,15 @@ public func fuzzLeaseFiles(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt 
 /// Reads `file` whole with a fresh reader, and in two parts with another; `read` parses with the reader it is
 /// given (nil: a fresh one) and keeps it for the next call.
 func checkAppending<Reader>(
-    _ file: [UInt8], cut: Int, format: String, _ read: (inout Reader?, ArraySlice<UInt8>) -> LeaseParse
+    _ file: [UInt8], cut: Int, format: String, _ read: (inout Reader?, [UInt8]) -> LeaseParse
 ) {
     var whole: Reader? = nil
-    let all = read(&whole, file[...])
+    let all = read(&whole, file)
     precondition(all.consumed <= file.count, "\(format) consumed more than the file")
     var parts: Reader? = nil
-    let first = read(&parts, file[..<cut])
+    let first = read(&parts, Array(file[..<cut]))
     precondition(first.consumed <= cut, "\(format) consumed more than the first part")
-    let second = read(&parts, file[first.consumed...])
+    let second = read(&parts, Array(file[first.consumed...]))
     // Blank space or a comment before a cut-off statement may count as consumed or not: only leases must agree.
     precondition(first.consumed + second.consumed <= file.count, "\(format) consumed more than the file")
     precondition(
