@@ -91,7 +91,7 @@ import Testing
         #expect(!oldestAccepted)
         let realAccepted = admission.establish(real)
         #expect(realAccepted)
-        // The attacker's IP asking again is refused: it holds the most itself.
+        // The attacker's IP asking again is refused: it holds the most itself (and its transfer was just displaced).
         #expect(admission.admit(endpoint("10.6.6.6", 4), now: at(1000)) == .busy("max_transfers"))
         // Newcomers displace the attacker's next oldest, then, all holding one, the oldest of all; an IP holding
         // as many as every other is refused.
@@ -106,6 +106,33 @@ import Testing
         admission.release(oldest, established: false, refused: false)
         admission.release(younger, established: false, refused: false)
         #expect(admission.transfers == 4)
+    }
+
+    /// An IP whose half-open transfer was displaced may not displace another's for ten seconds, but takes a free
+    /// slot; the IP that displaced is not barred.
+    @Test func aDisplacedIPMayNotDisplaceForTenSecondsButTakesAFreeSlot() {
+        var admission = TransferAdmission(
+            limits: .init(
+                maxTransfers: 2, maxTransfersPerClient: 4, maxHalfOpen: 4, maxHalfOpenPerClient: 3,
+                newTransfersPerSecond: 100))
+        guard let attacker = admit(&admission, "10.6.6.6", 1), let other = admit(&admission, "10.5.5.5", 1),
+            let real = admit(&admission, "10.0.0.7", 1, at: 1000)
+        else { return }
+        #expect(admission.isDisplaced(attacker))
+        // Holding nothing, it would displace the other IP's transfer, a second old: it is barred instead.
+        #expect(admission.admit(endpoint("10.6.6.6", 2), now: at(1000)) == .busy("max_transfers"))
+        #expect(admission.admit(endpoint("10.6.6.6", 3), now: at(10_999)) == .busy("max_transfers"))
+        let realEstablished = admission.establish(real)
+        #expect(realEstablished)
+        guard let again = admit(&admission, "10.6.6.6", 4, at: 11_000) else { return }
+        #expect(admission.isDisplaced(other))
+        // The IP that displaced first displaces again, and bars the attacker anew.
+        guard admit(&admission, "10.0.0.7", 2, at: 12_500) != nil else { return }
+        #expect(admission.isDisplaced(again))
+        #expect(admission.admit(endpoint("10.6.6.6", 5), now: at(12_500)) == .busy("max_transfers"))
+        // A slot that comes free goes to a barred IP as to any.
+        admission.release(real, established: true, refused: false)
+        _ = admit(&admission, "10.6.6.6", 6, at: 12_600)
     }
 
     /// A source that never acknowledges may start `newTransfersPerSecond` transfers a second; a refusal or a first

@@ -12,16 +12,19 @@ import NIOCore
 ///   and the transfer is older than ``displaceableAge`` (a real client answers within a round trip; once it has the
 ///   OACK, iPXE only ever resends its ACK, so a young transfer is left alone): one source never keeps the slots of
 ///   others, and an established transfer is never displaced.
-/// - An IP whose half-open transfer was displaced may not displace for ``displacedIPsWait``: a client that answers
-///   is never displaced, so this only holds back sources that do not. Without it, a flood from a few dozen IPs takes
-///   back each slot the moment it turns displaceable, since it asks far more often than a booting client retries.
+/// - An IP whose half-open transfer was displaced may not displace another IP's for ``displacementBar``: a client
+///   that answers within a second is never displaced, so this holds back sources that do not answer (and a client
+///   on a link lossy enough to lose its first ACK for a second, which still gets free slots). Without it, a flood
+///   from a few dozen IPs takes back each slot the moment it turns displaceable, since it asks far more often than a
+///   booting client retries.
 /// - Each client IP may start `newTransfersPerSecond` transfers a second that it then leaves unacknowledged (a token
 ///   bucket holding one second's worth). A first ACK or a refusal (one short ERROR) gives the token back, so a
 ///   client that answers is never slowed: the bucket only meters the bytes sent to a source that never answers.
 /// - Past any limit the request is not answered: boot ROMs take an ERROR as final, but retransmit an unanswered
 ///   request (what dnsmasq does at `tftp-max`, by not reading its socket).
-/// - Every table keyed by client is bounded: an IP's entry goes when it holds nothing, its bucket is full and it is
-///   not barred, and idle ones are swept when there are more than ``trackedClientsLimit``.
+/// - Every table keyed by client is bounded: an IP's entry goes when it holds nothing, its bucket is full and no bar
+///   is on it (a bar that ran out goes at the IP's next request), and idle entries are swept when there are more
+///   than ``trackedClientsLimit``.
 struct TransferAdmission: Sendable {
     struct Limits: Sendable, Hashable {
         var maxTransfers: Int
@@ -89,15 +92,15 @@ struct TransferAdmission: Sendable {
         var halfOpen: [Ticket] = []
         var tokens: Double
         var refilledAt: ContinuousClock.Instant
-        /// Until when this IP may not displace, since one of its half-open transfers was displaced.
+        /// Until when this IP may not displace another's transfer, since one of its own half-open ones was.
         var displacingBarredUntil: ContinuousClock.Instant?
     }
 
     /// How old a half-open transfer must be before a newcomer may displace it: a server's first resend comes
     /// after a second, and a client that answers does so long before.
     static let displaceableAge = Duration.seconds(1)
-    /// How long an IP whose half-open transfer was displaced may not displace itself (it may still take free slots).
-    static let displacedIPsWait = Duration.seconds(10)
+    /// How long an IP whose half-open transfer was displaced may not displace another's (it still takes free slots).
+    static let displacementBar = Duration.seconds(10)
 
     let limits: Limits
     private(set) var transfers = 0
@@ -207,8 +210,8 @@ struct TransferAdmission: Sendable {
     }
 
     /// Frees a slot by displacing the oldest half-open transfer of the IP holding the most (of those holding as
-    /// many, the oldest), if it holds more than `count`. Costs a pass over the IPs holding half-open transfers (at most `maxHalfOpen`), only when every slot
-    /// is taken.
+    /// many, the oldest), if it holds more than `count`, and bars that IP from displacing. Costs a pass over the IPs
+    /// holding half-open transfers (at most `maxHalfOpen`), only when every slot is taken.
     private mutating func displaceHalfOpen(heldBelow count: Int, now: ContinuousClock.Instant) -> Bool {
         var holder: Host?
         var most = count
@@ -228,7 +231,7 @@ struct TransferAdmission: Sendable {
         let victim = client.halfOpen.removeFirst()
         if client.halfOpen.isEmpty { halfOpenHolders.remove(holder) }
         client.transfers -= 1
-        client.displacingBarredUntil = now.advanced(by: Self.displacedIPsWait)
+        client.displacingBarredUntil = now.advanced(by: Self.displacementBar)
         halfOpen -= 1
         transfers -= 1
         pending[victim.endpoint] = nil
@@ -246,7 +249,8 @@ struct TransferAdmission: Sendable {
         }
         if clients[ip] == nil, clients.count >= trackedClientsLimit {
             // Drops the entries of IPs that hold nothing (their buckets start full again and their bars go: both
-            // only matter while an attack lasts). At most once per `trackedClientsLimit - transfers` new IPs: O(1) amortised.
+            // only matter while an attack lasts). At most once per `trackedClientsLimit - transfers` new IPs: O(1)
+            // amortised.
             clients = clients.filter { $0.value.transfers > 0 }
         }
         clients[ip] = client
