@@ -47,12 +47,14 @@ public final class LinkShaper: Sendable {
         /// Packets it held (every one it saw) and let go.
         public var held = 0
         public var released = 0
+        /// Let go at the stop before their time (they arrived within a delay of it): not in the delay figures.
+        public var releasedEarly = 0
         /// The most held at once: more than one means delays overlap, as on a wire.
         public var maxHeld = 0
         /// Packets held `reorderExtra` longer, and packets that left after one that arrived later.
         public var heldLonger = 0
         public var outOfOrder = 0
-        /// Milliseconds between arrival and release.
+        /// Milliseconds between arrival and release, of the packets let go on time.
         public var delayMin = 0.0
         public var delayMean = 0.0
         public var delayMax = 0.0
@@ -62,6 +64,7 @@ public final class LinkShaper: Sendable {
         public var description: String {
             "held \(held) (at most \(maxHeld) at once), \(outOfOrder) out of order, \(heldLonger) held longer, "
                 + String(format: "delay %.2f/%.2f/%.2f ms", delayMin, delayMean, delayMax)
+                + (releasedEarly > 0 ? ", \(releasedEarly) let go early at the stop" : "")
                 + (kernelDropped > 0 ? ", \(kernelDropped) dropped by the kernel" : "")
         }
 
@@ -75,6 +78,7 @@ public final class LinkShaper: Sendable {
             let double = { (key: Substring) in Double(fields[key] ?? "") ?? 0 }
             held = int("held")
             released = int("released")
+            releasedEarly = int("released_early")
             maxHeld = int("max_held")
             heldLonger = int("held_longer")
             outOfOrder = int("out_of_order")

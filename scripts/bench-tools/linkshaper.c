@@ -20,11 +20,11 @@
 //   --seed N            the random sequence (default: from the clock); printed at exit to replay a run
 //   --queue N           the NFQUEUE number (default 0); one per shaper in a namespace
 //
-// It prints "linkshaper ready ..." once the rule is in, and at exit (SIGTERM or SIGINT) lets every held packet go at
-// once, removes the rule, and prints one logfmt line of figures: packets held, the most held at once, how many were
-// held longer (--reorder) and how many left out of order (after a packet that arrived later: --reorder, and jitter
-// wider than the gaps between packets), the delays measured between arrival and release, and the kernel's own drop
-// counts for the queue.
+// It prints "linkshaper ready ..." once the rule is in, and at exit (SIGTERM or SIGINT) removes the rule, lets every
+// held packet go at once (counted as released_early when its time had not come), and prints one logfmt line of
+// figures: packets held, the most held at once, how many were held longer (--reorder) and how many left out of order
+// (after a packet that arrived later: --reorder, and jitter wider than the gaps between packets), the delays measured
+// between arrival and release of the packets let go on time, and the kernel's own drop counts for the queue.
 // SIGUSR1 prints the same line at any time. Run it as root inside the namespace: ip netns exec NS linkshaper ...
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -73,6 +73,8 @@ static size_t heap_count, heap_capacity;
 
 struct figures {
     unsigned long long held, released, held_longer, out_of_order, max_held, verdict_errors, receive_overruns;
+    // Let go at exit before their time: counted apart, so the delay figures hold only what the link really did.
+    unsigned long long released_early;
     unsigned long long delay_min_ns, delay_max_ns, delay_sum_ns;
 };
 static struct figures figures = {.delay_min_ns = UINT64_MAX};
@@ -227,11 +229,15 @@ static void release(struct held item, uint64_t now) {
     struct nfqnl_msg_verdict_hdr verdict = {.verdict = htonl(NF_ACCEPT), .id = htonl(item.id)};
     put_attribute(verdicts, &verdicts_length, NFQA_VERDICT_HDR, &verdict, sizeof verdict);
     header->nlmsg_len = (uint32_t)((char *)verdicts + verdicts_length - (char *)header);
-    uint64_t delay = now - item.arrival_ns;
     if (released_any && item.sequence < latest_released_sequence) figures.out_of_order++;
     if (!released_any || item.sequence > latest_released_sequence) latest_released_sequence = item.sequence;
     released_any = 1;
     figures.released++;
+    if (item.release_ns > now) {
+        figures.released_early++;
+        return;
+    }
+    uint64_t delay = now - item.arrival_ns;
     figures.delay_sum_ns += delay;
     if (delay < figures.delay_min_ns) figures.delay_min_ns = delay;
     if (delay > figures.delay_max_ns) figures.delay_max_ns = delay;
@@ -311,13 +317,14 @@ static void kernel_drops(unsigned long *queue_dropped, unsigned long *user_dropp
 static void report(const char *event) {
     unsigned long queue_dropped, user_dropped;
     kernel_drops(&queue_dropped, &user_dropped);
-    double mean = figures.released ? (double)figures.delay_sum_ns / (double)figures.released / 1e6 : 0;
-    printf("linkshaper %s dev=%s queue=%u seed=%llu held=%llu released=%llu holding=%zu max_held=%llu "
-           "held_longer=%llu out_of_order=%llu delay_min_ms=%.3f delay_mean_ms=%.3f delay_max_ms=%.3f "
+    unsigned long long timed = figures.released - figures.released_early;
+    double mean = timed ? (double)figures.delay_sum_ns / (double)timed / 1e6 : 0;
+    printf("linkshaper %s dev=%s queue=%u seed=%llu held=%llu released=%llu released_early=%llu holding=%zu "
+           "max_held=%llu held_longer=%llu out_of_order=%llu delay_min_ms=%.3f delay_mean_ms=%.3f delay_max_ms=%.3f "
            "queue_dropped=%lu user_dropped=%lu verdict_errors=%llu receive_overruns=%llu\n",
-           event, options.dev, queue_number, options.seed, figures.held, figures.released, heap_count,
-           figures.max_held, figures.held_longer, figures.out_of_order,
-           figures.released ? (double)figures.delay_min_ns / 1e6 : 0, mean, (double)figures.delay_max_ns / 1e6,
+           event, options.dev, queue_number, options.seed, figures.held, figures.released, figures.released_early,
+           heap_count, figures.max_held, figures.held_longer, figures.out_of_order,
+           timed ? (double)figures.delay_min_ns / 1e6 : 0, mean, (double)figures.delay_max_ns / 1e6,
            queue_dropped, user_dropped, figures.verdict_errors, figures.receive_overruns);
     fflush(stdout);
 }
